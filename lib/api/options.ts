@@ -1,0 +1,149 @@
+/** Option parsing for Index.open and Index.build: defaults, validation, and their documentation. */
+import { invalid } from '../errors.ts'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize } from '../format/constants.ts'
+import type { KeyEncoding } from '../format/header.ts'
+import type { Vfs } from '../store/vfs.ts'
+import { nodeVfs } from '../store/vfs.ts'
+
+export type Durability = 'full' | 'none'
+
+export interface OpenOptions {
+  /** Create the file when it does not exist (default true). */
+  create?: boolean
+  /** Never write, never lock; the file may be unwritable (default false). */
+  readOnly?: boolean
+  /** At most one rowId per key; only when creating, else must match the file. */
+  unique?: boolean
+  /** 'utf8' (string keys, default) or 'binary' (Uint8Array keys); fixed at creation. */
+  keyEncoding?: KeyEncoding
+  /** Page size in bytes, a power of two from 512 to 65536 (default 4096); fixed at creation. */
+  pageSize?: number
+  /** 'full' (default): fdatasync before and after the commit page. 'none': no syncs; unsafe on power loss. */
+  durability?: Durability
+  /** How long a writer waits for the write lock before LOCKED (default 10000). */
+  lockTimeoutMs?: number
+  /** Bytes of decoded pages to cache (default 32 MiB). */
+  cacheBytes?: number
+  /**
+   * Reads outside a transaction adopt other processes' commits when at least this many
+   * milliseconds passed since the last check (default 0: every read checks). refresh() always does.
+   */
+  maxStalenessMs?: number
+  /** File-system layer (for fault-injection tests). */
+  vfs?: Vfs
+}
+
+export interface BuildOptions {
+  unique?: boolean
+  keyEncoding?: KeyEncoding
+  pageSize?: number
+  durability?: Durability
+  /** Fraction of each leaf page to fill, from 0.5 to 1 (default 1). */
+  fill?: number
+  /** Options for the handle Index.build returns. */
+  cacheBytes?: number
+  lockTimeoutMs?: number
+  maxStalenessMs?: number
+  vfs?: Vfs
+}
+
+export interface ResolvedOptions {
+  create: boolean
+  readOnly: boolean
+  unique: boolean | undefined
+  keyEncoding: KeyEncoding | undefined
+  pageSize: number | undefined
+  durability: Durability
+  lockTimeoutMs: number
+  cacheBytes: number
+  maxStalenessMs: number
+  vfs: Vfs
+}
+
+const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'vfs'])
+const BUILD_KEYS = new Set(['unique', 'keyEncoding', 'pageSize', 'durability', 'fill', 'cacheBytes', 'lockTimeoutMs', 'maxStalenessMs', 'vfs'])
+
+function checkObject(o: unknown, allowed: Set<string>, what: string): Record<string, unknown> {
+  if (o === undefined) return {}
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid(`${what} must be an object`)
+  for (const k of Object.keys(o)) if (!allowed.has(k)) throw invalid(`${what}: unknown option '${k}'`)
+  return o as Record<string, unknown>
+}
+
+function bool(v: unknown, name: string): boolean | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'boolean') throw invalid(`option ${name} must be a boolean`)
+  return v
+}
+
+function nonNegative(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw invalid(`option ${name} must be a non-negative finite number`)
+  return v
+}
+
+function encoding(v: unknown): KeyEncoding | undefined {
+  if (v === undefined) return undefined
+  if (v !== 'utf8' && v !== 'binary') throw invalid(`option keyEncoding must be 'utf8' or 'binary', got ${String(v)}`)
+  return v
+}
+
+function pageSize(v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  if (!isValidPageSize(v)) throw invalid(`option pageSize must be a power of two from ${MIN_PAGE_SIZE} to ${MAX_PAGE_SIZE}, got ${String(v)}`)
+  return v
+}
+
+function durability(v: unknown): Durability {
+  if (v === undefined) return 'full'
+  if (v !== 'full' && v !== 'none') throw invalid(`option durability must be 'full' or 'none', got ${String(v)}`)
+  return v
+}
+
+function vfs(v: unknown): Vfs {
+  if (v === undefined) return nodeVfs
+  if (v === null || typeof v !== 'object') throw invalid('option vfs must be a Vfs object')
+  return v as Vfs
+}
+
+export function resolveOpenOptions(o: unknown): ResolvedOptions {
+  const r = checkObject(o, OPEN_KEYS, 'Index.open options')
+  return {
+    create: bool(r.create, 'create') ?? true,
+    readOnly: bool(r.readOnly, 'readOnly') ?? false,
+    unique: bool(r.unique, 'unique'),
+    keyEncoding: encoding(r.keyEncoding),
+    pageSize: pageSize(r.pageSize),
+    durability: durability(r.durability),
+    lockTimeoutMs: nonNegative(r.lockTimeoutMs, 'lockTimeoutMs', 10000),
+    cacheBytes: nonNegative(r.cacheBytes, 'cacheBytes', 32 * 1024 * 1024),
+    maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
+    vfs: vfs(r.vfs),
+  }
+}
+
+export interface ResolvedBuildOptions {
+  unique: boolean
+  keyEncoding: KeyEncoding
+  pageSize: number
+  durability: Durability
+  fill: number
+  open: ResolvedOptions
+}
+
+export function resolveBuildOptions(o: unknown): ResolvedBuildOptions {
+  const r = checkObject(o, BUILD_KEYS, 'Index.build options')
+  const fill = r.fill === undefined ? 1 : r.fill
+  if (typeof fill !== 'number' || !(fill >= 0.5 && fill <= 1)) throw invalid(`option fill must be a number from 0.5 to 1, got ${String(fill)}`)
+  const open = resolveOpenOptions({
+    durability: r.durability, lockTimeoutMs: r.lockTimeoutMs, cacheBytes: r.cacheBytes, maxStalenessMs: r.maxStalenessMs, vfs: r.vfs,
+  })
+  return {
+    unique: bool(r.unique, 'unique') ?? false,
+    keyEncoding: encoding(r.keyEncoding) ?? 'utf8',
+    pageSize: pageSize(r.pageSize) ?? DEFAULT_PAGE_SIZE,
+    durability: open.durability,
+    fill,
+    open: { ...open, create: false },
+  }
+}

@@ -1,0 +1,83 @@
+/** Range options normalised in one place: key bounds and `after` become pair bounds. */
+import { invalid } from '../errors.ts'
+import type { KeyCodec } from '../keys.ts'
+
+export interface KeyBounds<K> {
+  gt?: K
+  gte?: K
+  lt?: K
+  lte?: K
+}
+
+export interface RangeOptions<K> extends KeyBounds<K> {
+  /** Start strictly after this pair, in the direction of iteration (keyset pagination). */
+  after?: [K, number]
+  reverse?: boolean
+  /** Pairs to skip first, in O(height) page reads. */
+  offset?: number
+  /** Most pairs to yield. */
+  limit?: number
+}
+
+/** Pairs (k, r) with r possibly -1, fractional or Infinity; null = unbounded. */
+export interface PairBound {
+  key: string
+  rowId: number
+}
+
+export interface NormalRange {
+  lower: PairBound | null
+  upper: PairBound | null
+  reverse: boolean
+  offset: number
+  limit: number
+}
+
+const BOUND_KEYS = ['gt', 'gte', 'lt', 'lte']
+const RANGE_KEYS = new Set([...BOUND_KEYS, 'after', 'reverse', 'offset', 'limit'])
+
+function count(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt
+  if (v === Infinity && name === 'limit') return Infinity
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalid(`range option ${name} must be a non-negative integer, got ${String(v)}`)
+  return v
+}
+
+export function normaliseRange(o: unknown, codec: KeyCodec, boundsOnly: boolean): NormalRange {
+  if (o === undefined) o = {}
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('range options must be an object')
+  const r = o as Record<string, unknown>
+  for (const k of Object.keys(r)) {
+    if (!RANGE_KEYS.has(k) || (boundsOnly && !BOUND_KEYS.includes(k))) throw invalid(`unknown ${boundsOnly ? 'countRange' : 'range'} option '${k}'`)
+  }
+  if (r.gt !== undefined && r.gte !== undefined) throw invalid('range options gt and gte cannot both be given')
+  if (r.lt !== undefined && r.lte !== undefined) throw invalid('range options lt and lte cannot both be given')
+  let lower: PairBound | null = null
+  let upper: PairBound | null = null
+  if (r.gte !== undefined) lower = { key: codec.encode(r.gte, 'gte'), rowId: -1 }
+  if (r.gt !== undefined) lower = { key: codec.encode(r.gt, 'gt'), rowId: Infinity }
+  if (r.lte !== undefined) upper = { key: codec.encode(r.lte, 'lte'), rowId: Infinity }
+  if (r.lt !== undefined) upper = { key: codec.encode(r.lt, 'lt'), rowId: -1 }
+  const reverse = r.reverse === undefined ? false : r.reverse
+  if (typeof reverse !== 'boolean') throw invalid('range option reverse must be a boolean')
+  if (r.after !== undefined) {
+    const a = r.after
+    if (!Array.isArray(a) || a.length !== 2) throw invalid('range option after must be a [key, rowId] pair')
+    const key = codec.encode(a[0], 'after[0]')
+    const rowId = codec.rowId(a[1], 'after[1]')
+    // Strictly after (k, r) going forward is ≥ (k, r + ½); going backward it is < (k, r).
+    if (!reverse) lower = maxBound(lower, { key, rowId: rowId + 0.5 })
+    else upper = minBound(upper, { key, rowId })
+  }
+  return { lower, upper, reverse, offset: count(r.offset, 'offset', 0), limit: count(r.limit, 'limit', Infinity) }
+}
+
+function less(a: PairBound, b: PairBound): boolean {
+  return a.key < b.key || (a.key === b.key && a.rowId < b.rowId)
+}
+function maxBound(a: PairBound | null, b: PairBound): PairBound {
+  return a === null || less(a, b) ? b : a
+}
+function minBound(a: PairBound | null, b: PairBound): PairBound {
+  return a === null || less(b, a) ? b : a
+}

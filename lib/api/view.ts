@@ -1,0 +1,104 @@
+/**
+ * The read calls every view shares (Index, Transaction, Snapshot). A view supplies the tree it
+ * reads and, in a transaction, the changes not yet applied to that tree.
+ */
+import type { Key, KeyCodec } from '../keys.ts'
+import { countLess, hasPair, walk } from '../tree/read.ts'
+import type { NodeSource, TreeRoot } from '../tree/source.ts'
+import type { Pending } from './pending.ts'
+import { normaliseRange } from './range-options.ts'
+import type { KeyBounds, NormalRange, RangeOptions } from './range-options.ts'
+
+export interface ReadState {
+  src: NodeSource
+  tree: TreeRoot
+  /** Unapplied transaction changes, or null. */
+  pending: Pending | null
+}
+
+export abstract class ReadView<K extends Key = Key> {
+  protected abstract readonly codec: KeyCodec
+
+  /**
+   * The state to read. `ordered` asks for a state whose tree includes every change, for reads
+   * that need ranks (range, countRange).
+   */
+  protected abstract readState(ordered: boolean): ReadState
+
+  /** The commit sequence this view reads. */
+  abstract get sequence(): number
+
+  /** The key's rowIds, ascending; [] when it has none. O(height + rowIds / entries per leaf). */
+  get(key: K): number[] {
+    const k = this.codec.encode(key)
+    const s = this.readState(false)
+    const lo = countLess(s.src, s.tree, k, -1)
+    const hi = countLess(s.src, s.tree, k, Infinity)
+    const ids: number[] = []
+    for (const [, r] of walk(s.src, s.tree, lo, hi - lo, false)) ids.push(r)
+    const c = s.pending?.changes(k)
+    if (!c) return ids
+    const out = c.del ? ids.filter(r => !c.del!.has(r)) : ids
+    if (c.ins) { for (const r of c.ins) out.push(r); out.sort((a, b) => a - b) }
+    return out
+  }
+
+  /** Whether the pair (or, without rowId, any pair of the key) is present. O(height). */
+  has(key: K, rowId?: number): boolean {
+    if (rowId === undefined) return this.count(key) > 0
+    const k = this.codec.encode(key)
+    const r = this.codec.rowId(rowId)
+    const s = this.readState(false)
+    const p = s.pending?.state(k, r) ?? 0
+    if (p !== 0) return p > 0
+    return hasPair(s.src, s.tree, k, r)
+  }
+
+  /** The entries of `key`, or of the whole index (O(1)). Otherwise O(height). */
+  count(key?: K): number {
+    if (key === undefined) {
+      const s = this.readState(false)
+      return s.tree.count + (s.pending?.delta ?? 0)
+    }
+    const k = this.codec.encode(key)
+    const s = this.readState(false)
+    return countLess(s.src, s.tree, k, Infinity) - countLess(s.src, s.tree, k, -1) + (s.pending?.keyDelta(k) ?? 0)
+  }
+
+  /** The number of pairs within the key bounds, in O(height) page reads. */
+  countRange(bounds: KeyBounds<K> = {}): number {
+    const q = normaliseRange(bounds, this.codec, true)
+    const s = this.readState(true)
+    const [lo, hi] = ranks(s, q)
+    return Math.max(0, hi - lo)
+  }
+
+  /**
+   * Pairs within the bounds, in (key, rowId) order or reversed; `after` resumes after a pair,
+   * `offset` skips in O(height) page reads, `limit` caps the count. Lazy: pages are read as the
+   * iterator advances. The iterator reads the commit current when range() was called.
+   */
+  range(options: RangeOptions<K> = {}): IterableIterator<[K, number]> {
+    const q = normaliseRange(options, this.codec, false)
+    const s = this.readState(true)
+    const [lo, hi] = ranks(s, q)
+    const n = Math.min(q.limit, hi - lo - q.offset)
+    const start = q.reverse ? hi - 1 - q.offset : lo + q.offset
+    return decodeKeys(walk(s.src, s.tree, start, n, q.reverse), this.codec) as IterableIterator<[K, number]>
+  }
+}
+
+function ranks(s: ReadState, q: NormalRange): [number, number] {
+  const lo = q.lower ? countLess(s.src, s.tree, q.lower.key, q.lower.rowId) : 0
+  const hi = q.upper ? countLess(s.src, s.tree, q.upper.key, q.upper.rowId) : s.tree.count
+  return [lo, hi]
+}
+
+function* decodeKeys(it: Iterable<[string, number]>, codec: KeyCodec): Generator<[Key, number]> {
+  let last: string | null = null
+  let decoded: Key = ''
+  for (const [k, r] of it) {
+    if (k !== last) { last = k; decoded = codec.decode(k) }
+    yield [codec.encoding === 'binary' ? Buffer.from(decoded as Buffer) : decoded, r]
+  }
+}

@@ -1,0 +1,23 @@
+/** A sorted batch of changes, as a commit applies it: flat, ordered by (key, rowId), each pair once. */
+import { comparePair } from '../format/node.ts'
+
+export interface Batch {
+  keys: string[]
+  ids: number[]
+  /** true = insert the pair (absent before), false = delete it (present before). */
+  ins: boolean[]
+}
+
+export function emptyBatch(): Batch {
+  return { keys: [], ids: [], ins: [] }
+}
+
+/** First index in [lo, hi) whose pair is ≥ (k, r). */
+export function batchLowerBound(b: Batch, lo: number, hi: number, k: string, r: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (comparePair(b.keys[mid]!, b.ids[mid]!, k, r) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

@@ -1,0 +1,178 @@
+/**
+ * Greedy byte-aware packing (FORMAT.md §7): turns a run of entries or children into the smallest
+ * number of nodes that each fit in a page, filled in order. When the last node comes out
+ * underfull, the last two nodes are rebalanced around their byte midpoint. Pure.
+ */
+import { PAGE_HEADER_SIZE, SLOT_SIZE, UNDERFULL_DIVISOR, CHILD_FIXED_SIZE } from '../format/constants.ts'
+import { varintSize } from '../format/varint.ts'
+import type { InternalNode, LeafNode, TreeNode } from '../format/node.ts'
+import { leafSize, separatorSize } from '../format/node.ts'
+
+/** A child reference: a page number (clean) or a node not yet written (dirty). */
+export type ChildRef = number | TreeNode
+
+/** One child of an internal node while it is being rebuilt. sepKey/sepId: its lower separator. */
+export interface ChildEntry {
+  ref: ChildRef
+  count: number
+  sepKey: string
+  sepId: number
+}
+
+export function underfullLimit(pageSize: number): number {
+  return pageSize / UNDERFULL_DIVISOR
+}
+
+/**
+ * Packs sorted groups (distinct keys, ascending ids) into leaves of at most `limit` bytes each.
+ * A key whose ids do not fit continues in the next leaf. `limit` must admit any single entry.
+ */
+export function packLeaves(keys: string[], ids: number[][], limit: number): LeafNode[] {
+  const out: LeafNode[] = []
+  let curKeys: string[] = []
+  let curIds: number[][] = []
+  let size = PAGE_HEADER_SIZE
+  let count = 0
+  const close = (): void => {
+    out.push({ level: 0, keys: curKeys, ids: curIds, count })
+    curKeys = []; curIds = []; size = PAGE_HEADER_SIZE; count = 0
+  }
+  for (let g = 0; g < keys.length; g++) {
+    const key = keys[g]!
+    const list = ids[g]!
+    const head = SLOT_SIZE + varintSize(key.length) + key.length
+    let run: number[] | null = null
+    let prev = 0
+    for (let j = 0; j < list.length; j++) {
+      const id = list[j]!
+      let cost: number
+      if (run === null) cost = head + 1 + varintSize(id)
+      else {
+        cost = varintSize(id - prev)
+        // The group's count varint grows by a byte at 128 and 16384 ids.
+        if (run.length === 127 || run.length === 16383) cost += 1
+      }
+      if (size + cost > limit && count > 0) {
+        close()
+        run = null
+        cost = head + 1 + varintSize(id)
+      }
+      if (run === null) {
+        run = []
+        curKeys.push(key)
+        curIds.push(run)
+      }
+      run.push(id)
+      size += cost
+      count++
+      prev = id
+    }
+  }
+  if (count > 0) close()
+  return out
+}
+
+/** Concatenates leaves (merging a key that ends one and starts the next) into groups. */
+export function leafGroups(leaves: LeafNode[]): { keys: string[]; ids: number[][] } {
+  const keys: string[] = []
+  const ids: number[][] = []
+  for (const leaf of leaves) {
+    for (let i = 0; i < leaf.keys.length; i++) {
+      const k = leaf.keys[i]!
+      if (keys.length > 0 && keys[keys.length - 1] === k) ids[ids.length - 1] = ids[ids.length - 1]!.concat(leaf.ids[i]!)
+      else { keys.push(k); ids.push(leaf.ids[i]!.slice()) }
+    }
+  }
+  return { keys, ids }
+}
+
+/** Packs leaves at `limit` and rebalances an underfull last leaf with its predecessor. */
+export function packLeavesBalanced(keys: string[], ids: number[][], pageSize: number, limit = pageSize): LeafNode[] {
+  const leaves = packLeaves(keys, ids, limit)
+  const n = leaves.length
+  if (n >= 2 && leafSize(leaves[n - 1]!) < underfullLimit(pageSize)) {
+    const pair = leafGroups([leaves[n - 2]!, leaves[n - 1]!])
+    const total = leafSize(leaves[n - 2]!) + leafSize(leaves[n - 1]!)
+    // Fill the first leaf to the byte midpoint, then everything else must fit in one leaf.
+    const split = packLeaves(pair.keys, pair.ids, Math.ceil(total / 2))
+    const rest = leafGroups(split.slice(1))
+    const second = packLeaves(rest.keys, rest.ids, pageSize)
+    if (second.length === 1) leaves.splice(n - 2, 2, split[0]!, second[0]!)
+  }
+  return leaves
+}
+
+/** A packed internal node and the separator it is promoted with (that of its first child). */
+export interface InternalPiece {
+  node: InternalNode
+  sepKey: string
+  sepId: number
+}
+
+function childEntryCost(e: ChildEntry, first: boolean): number {
+  return CHILD_FIXED_SIZE + (first ? 0 : separatorSize(e.sepKey, e.sepId))
+}
+
+function makeInternal(entries: ChildEntry[], level: number): InternalPiece {
+  const children: ChildRef[] = new Array(entries.length)
+  const counts: number[] = new Array(entries.length)
+  const sepKeys: string[] = new Array(entries.length - 1)
+  const sepIds: number[] = new Array(entries.length - 1)
+  let count = 0
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!
+    children[i] = e.ref
+    counts[i] = e.count
+    count += e.count
+    if (i > 0) { sepKeys[i - 1] = e.sepKey; sepIds[i - 1] = e.sepId }
+  }
+  return {
+    node: { level, children: children as number[], counts, sepKeys, sepIds, count },
+    sepKey: entries[0]!.sepKey,
+    sepId: entries[0]!.sepId,
+  }
+}
+
+function groupBytes(entries: ChildEntry[], from: number, to: number): number {
+  let s = PAGE_HEADER_SIZE
+  for (let i = from; i < to; i++) s += childEntryCost(entries[i]!, i === from)
+  return s
+}
+
+/**
+ * Packs children into internal nodes of `level`, each at most `pageSize` bytes, greedily in
+ * order. Every node gets ≥ 2 children when there are ≥ 2 in all (the maximum key size
+ * guarantees any three children fit together); an underfull last node is rebalanced.
+ */
+export function packInternals(entries: ChildEntry[], level: number, pageSize: number): InternalPiece[] {
+  const bounds: number[] = [0]
+  let size = PAGE_HEADER_SIZE
+  let start = 0
+  for (let i = 0; i < entries.length; i++) {
+    const cost = childEntryCost(entries[i]!, i === start)
+    if (size + cost > pageSize && i - start >= 2) {
+      bounds.push(i)
+      start = i
+      size = PAGE_HEADER_SIZE + childEntryCost(entries[i]!, true)
+    } else size += cost
+  }
+  bounds.push(entries.length)
+  const groups = bounds.length - 1
+  if (groups >= 2) {
+    const a = bounds[groups - 2]!
+    const b = bounds[groups - 1]!
+    const end = bounds[groups]!
+    if (end - b < 2 || groupBytes(entries, b, end) < underfullLimit(pageSize)) {
+      // Move the split point left while the left part stays ≥ 2 children and the right part grows
+      // towards the byte midpoint of the pair.
+      const total = groupBytes(entries, a, end)
+      let m = b
+      while (m - 1 - a >= 2 && groupBytes(entries, m - 1, end) <= pageSize &&
+             (end - m < 2 || groupBytes(entries, m, end) < total / 2)) m--
+      bounds[groups - 1] = m
+    }
+  }
+  const out: InternalPiece[] = []
+  for (let g = 0; g < groups; g++) out.push(makeInternal(entries.slice(bounds[g]!, bounds[g + 1]!), level))
+  return out
+}

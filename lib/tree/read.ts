@@ -1,0 +1,196 @@
+/**
+ * Reading a tree: ranks, membership, and cursors that walk entries in order. Pure over a
+ * NodeSource. Every operation here reads O(height) nodes, plus one per leaf a walk crosses.
+ */
+import { comparePair, internalPrefix, isLeaf, leafStarts } from '../format/node.ts'
+import type { InternalNode, LeafNode } from '../format/node.ts'
+import type { NodeSource, TreeRoot } from './source.ts'
+
+/** Index of the child of `n` that holds pair (k, r): the number of separators ≤ (k, r). */
+export function childFor(n: InternalNode, k: string, r: number): number {
+  let lo = 0
+  let hi = n.sepKeys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (comparePair(n.sepKeys[mid]!, n.sepIds[mid]!, k, r) <= 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Index of the first group of `leaf` whose key is ≥ k. */
+export function groupFor(leaf: LeafNode, k: string): number {
+  let lo = 0
+  let hi = leaf.keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (leaf.keys[mid]! < k) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Number of ids in a sorted list that are < r. */
+export function idsBelow(ids: number[], r: number): number {
+  let lo = 0
+  let hi = ids.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (ids[mid]! < r) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Number of pairs strictly less than (k, r). r may be fractional, -1 or Infinity, to express
+ * "before every rowId of k" or "after every rowId of k".
+ */
+export function countLess(src: NodeSource, t: TreeRoot, k: string, r: number): number {
+  if (t.height === 0) return 0
+  let node = src.load(t.root, t.height - 1)
+  let rank = 0
+  while (!isLeaf(node)) {
+    const i = childFor(node, k, r)
+    rank += internalPrefix(node)[i]!
+    node = src.load(node.children[i]!, node.level - 1)
+  }
+  const g = groupFor(node, k)
+  rank += g < node.keys.length ? leafStarts(node)[g]! : node.count
+  if (g < node.keys.length && node.keys[g] === k) rank += idsBelow(node.ids[g]!, r)
+  return rank
+}
+
+export function hasPair(src: NodeSource, t: TreeRoot, k: string, r: number): boolean {
+  if (t.height === 0) return false
+  let node = src.load(t.root, t.height - 1)
+  while (!isLeaf(node)) node = src.load(node.children[childFor(node, k, r)]!, node.level - 1)
+  const g = groupFor(node, k)
+  if (g >= node.keys.length || node.keys[g] !== k) return false
+  const ids = node.ids[g]!
+  const i = idsBelow(ids, r)
+  return i < ids.length && ids[i] === r
+}
+
+/** True when key k has at least one rowId other than `except`. */
+export function keyHasOtherId(src: NodeSource, t: TreeRoot, k: string, except: number): boolean {
+  const lo = countLess(src, t, k, -1)
+  const hi = countLess(src, t, k, Infinity)
+  if (hi - lo > 1) return true
+  return hi - lo === 1 && !hasPair(src, t, k, except)
+}
+
+interface Frame {
+  node: InternalNode
+  idx: number
+}
+
+/**
+ * A position in the tree, between O(height) node loads per leaf it moves into. Walks forward or
+ * backward one entry at a time.
+ */
+export class Cursor {
+  private stack: Frame[] = []
+  private leaf: LeafNode | null = null
+  private g = 0
+  private j = 0
+
+  private readonly src: NodeSource
+  private readonly t: TreeRoot
+
+  constructor(src: NodeSource, t: TreeRoot) {
+    this.src = src
+    this.t = t
+  }
+
+  /** Positions on the entry of rank `rank` (0-based); false when there is none. */
+  seek(rank: number): boolean {
+    this.stack = []
+    this.leaf = null
+    if (this.t.height === 0 || rank < 0 || rank >= this.t.count) return false
+    let node = this.src.load(this.t.root, this.t.height - 1)
+    while (!isLeaf(node)) {
+      const prefix = internalPrefix(node)
+      let lo = 0
+      let hi = prefix.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1
+        if (prefix[mid]! <= rank) lo = mid
+        else hi = mid - 1
+      }
+      rank -= prefix[lo]!
+      this.stack.push({ node, idx: lo })
+      node = this.src.load(node.children[lo]!, node.level - 1)
+    }
+    if (rank >= node.count) return false
+    const starts = leafStarts(node)
+    let lo = 0
+    let hi = starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (starts[mid]! <= rank) lo = mid
+      else hi = mid - 1
+    }
+    this.leaf = node
+    this.g = lo
+    this.j = rank - starts[lo]!
+    return true
+  }
+
+  get key(): string { return this.leaf!.keys[this.g]! }
+  get rowId(): number { return this.leaf!.ids[this.g]![this.j]! }
+
+  next(): boolean {
+    const leaf = this.leaf
+    if (!leaf) return false
+    if (++this.j < leaf.ids[this.g]!.length) return true
+    this.j = 0
+    if (++this.g < leaf.keys.length) return true
+    return this.enterLeaf(1)
+  }
+
+  prev(): boolean {
+    const leaf = this.leaf
+    if (!leaf) return false
+    if (--this.j >= 0) return true
+    if (--this.g >= 0) { this.j = leaf.ids[this.g]!.length - 1; return true }
+    return this.enterLeaf(-1)
+  }
+
+  /** Moves to the neighbouring leaf in direction `dir`, positioned at its near end. */
+  private enterLeaf(dir: 1 | -1): boolean {
+    const stack = this.stack
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!
+      const next = top.idx + dir
+      if (next >= 0 && next < top.node.children.length) {
+        top.idx = next
+        let node = this.src.load(top.node.children[next]!, top.node.level - 1)
+        while (!isLeaf(node)) {
+          const idx = dir === 1 ? 0 : node.children.length - 1
+          stack.push({ node, idx })
+          node = this.src.load(node.children[idx]!, node.level - 1)
+        }
+        this.leaf = node
+        this.g = dir === 1 ? 0 : node.keys.length - 1
+        this.j = dir === 1 ? 0 : node.ids[this.g]!.length - 1
+        return true
+      }
+      stack.pop()
+    }
+    this.leaf = null
+    return false
+  }
+}
+
+/** Yields `n` pairs from rank `start`, forward or (reverse) backward. Lazy. */
+export function* walk(src: NodeSource, t: TreeRoot, start: number, n: number, reverse: boolean): Generator<[string, number]> {
+  if (n <= 0) return
+  const c = new Cursor(src, t)
+  if (!c.seek(start)) return
+  for (let i = 0; ; ) {
+    yield [c.key, c.rowId]
+    if (++i >= n) return
+    if (!(reverse ? c.prev() : c.next())) return
+  }
+}
