@@ -183,6 +183,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
     }
     const old = this.f
     this.f = f
+    this.lock?.resetGate()
     this.knownSize = f.size()
     const before = this.commit
     this.commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
