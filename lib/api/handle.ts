@@ -141,7 +141,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   protected readState(_ordered = false): ReadState {
     this.checkOpen()
-    if (this.tx === null && Date.now() - this.lastCheck >= this.opts.maxStalenessMs) this.adoptNewest()
+    if (this.tx === null && Date.now() - this.lastCheck >= this.opts.maxStalenessMs) this.adoptNewest(false)
     return { src: this.f, tree: this.tree(), pending: null }
   }
 
@@ -156,14 +156,21 @@ export class Index<K extends Key = string> extends ReadView<K> {
   refresh(): boolean {
     this.checkOpen()
     if (this.tx !== null) return false
-    return this.adoptNewest()
+    return this.adoptNewest(true)
   }
 
-  private adoptNewest(): boolean {
+  /**
+   * Adopts commits appended since the last look. `checkPath` also compares the file at the path
+   * with the one open (one more stat); implicit checks before reads skip it, refresh() and
+   * writers never do.
+   */
+  private adoptNewest(checkPath: boolean): boolean {
     this.lastCheck = Date.now()
-    let id
-    try { id = this.opts.vfs.identity(this.path) } catch (err) { throw ioError(this.path, 'stat', err) }
-    if (id !== null && (id.dev !== this.f.identity.dev || id.ino !== this.f.identity.ino)) return this.reopen()
+    if (checkPath) {
+      let id
+      try { id = this.opts.vfs.identity(this.path) } catch (err) { throw ioError(this.path, 'stat', err) }
+      if (id !== null && (id.dev !== this.f.identity.dev || id.ino !== this.f.identity.ino)) return this.reopen()
+    }
     const size = this.f.size()
     if (size === this.knownSize) return false
     this.knownSize = size
@@ -243,7 +250,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   /** Under the lock: adopt the newest commit and cut any torn tail after it. */
   private prepareWrite(): void {
-    this.adoptNewest()
+    this.adoptNewest(true)
     const end = this.commit.page === 0 ? 1 : this.commit.page + 1
     if (this.f.size() > end * this.pageSize) {
       this.f.truncatePages(end)

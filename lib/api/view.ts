@@ -3,7 +3,7 @@
  * reads and, in a transaction, the changes not yet applied to that tree.
  */
 import type { Key, KeyCodec } from '../keys.ts'
-import { countLess, hasPair, walk } from '../tree/read.ts'
+import { countLess, hasPair, idsOf, walk } from '../tree/read.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import type { Pending } from './pending.ts'
 import { normaliseRange } from './range-options.ts'
@@ -32,10 +32,7 @@ export abstract class ReadView<K extends Key = Key> {
   get(key: K): number[] {
     const k = this.codec.encode(key)
     const s = this.readState(false)
-    const lo = countLess(s.src, s.tree, k, -1)
-    const hi = countLess(s.src, s.tree, k, Infinity)
-    const ids: number[] = []
-    for (const [, r] of walk(s.src, s.tree, lo, hi - lo, false)) ids.push(r)
+    const ids = idsOf(s.src, s.tree, k)
     const c = s.pending?.changes(k)
     if (!c) return ids
     const out = c.del ? ids.filter(r => !c.del!.has(r)) : ids

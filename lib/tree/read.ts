@@ -80,6 +80,15 @@ export function keyHasOtherId(src: NodeSource, t: TreeRoot, k: string, except: n
   return hi - lo === 1 && !hasPair(src, t, k, except)
 }
 
+/** All rowIds of key k, ascending: one descent, then along the leaves the key spans. */
+export function idsOf(src: NodeSource, t: TreeRoot, k: string): number[] {
+  const c = new Cursor(src, t)
+  if (!c.seekPair(k, -1) || c.key !== k) return []
+  const out = c.groupIds()
+  while (c.nextGroup() && c.key === k) for (const r of c.groupIds()) out.push(r)
+  return out
+}
+
 interface Frame {
   node: InternalNode
   idx: number
@@ -137,8 +146,49 @@ export class Cursor {
     return true
   }
 
+  /** Positions on the first pair ≥ (k, r); false when there is none. One descent. */
+  seekPair(k: string, r: number): boolean {
+    this.stack = []
+    this.leaf = null
+    if (this.t.height === 0) return false
+    let node = this.src.load(this.t.root, this.t.height - 1)
+    while (!isLeaf(node)) {
+      const i = childFor(node, k, r)
+      this.stack.push({ node, idx: i })
+      node = this.src.load(node.children[i]!, node.level - 1)
+    }
+    this.leaf = node
+    const g = groupFor(node, k)
+    if (g < node.keys.length && node.keys[g] === k) {
+      const j = idsBelow(node.ids[g]!, r)
+      if (j < node.ids[g]!.length) { this.g = g; this.j = j; return true }
+      this.g = g
+      this.j = node.ids[g]!.length - 1
+      return this.next()
+    }
+    if (g < node.keys.length) { this.g = g; this.j = 0; return true }
+    this.g = node.keys.length - 1
+    this.j = node.ids[this.g]!.length - 1
+    return this.next()
+  }
+
   get key(): string { return this.leaf!.keys[this.g]! }
   get rowId(): number { return this.leaf!.ids[this.g]![this.j]! }
+
+  /** The remaining rowIds of the current key in the current leaf (a copy). */
+  groupIds(): number[] {
+    const ids = this.leaf!.ids[this.g]!
+    return this.j === 0 ? ids.slice() : ids.slice(this.j)
+  }
+
+  /** Moves to the first entry of the next group (possibly in the next leaf). */
+  nextGroup(): boolean {
+    const leaf = this.leaf
+    if (!leaf) return false
+    this.j = 0
+    if (++this.g < leaf.keys.length) return true
+    return this.enterLeaf(1)
+  }
 
   next(): boolean {
     const leaf = this.leaf
