@@ -5,6 +5,7 @@
  * reported, not thrown, and checking goes on past it to report every damaged page.
  */
 import { TailrootError } from './errors.ts'
+import type { Commit } from './format/commit.ts'
 import { comparePair, decodeNode, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
 import { DecodeError } from './format/page.ts'
@@ -40,8 +41,12 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
     throw err
   }
   try {
-    const c = f.findNewestCommit(0)
-    if (c === null) return { ok: true, errors, sequence: 0, entries: 0, pages: 0 }
+    const rejected: Commit[] = []
+    const c = f.findNewestCommit(0, f.pageCount(), rejected)
+    for (const r of rejected) {
+      errors.push({ page: r.page, message: `${path}: commit ${r.sequence} at page ${r.page} is whole, but its data pages ${r.firstDataPage}..${r.page - 1} do not match its checksum (damaged, or lost in a power cut with durability 'none'); the index opens at the commit before it` })
+    }
+    if (c === null) return { ok: errors.length === 0, errors, sequence: 0, entries: 0, pages: 0 }
     if (f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
     let pages = 0
     const visit = (page: number, level: number, parent: number, lower: Bound | null, upper: Bound | null): number => {

@@ -120,9 +120,10 @@ export class IndexFile implements NodeSource {
 
   /**
    * Scans backwards from the last whole page for the newest valid commit above page `floor`
-   * (exclusive). Returns null when there is none. FORMAT.md §8.
+   * (exclusive). Returns null when there is none. FORMAT.md §8. Commit pages that are whole but
+   * whose data pages fail the data checksum are skipped, and listed in `rejected` when given.
    */
-  findNewestCommit(floor: number, endPage = this.pageCount()): Commit | null {
+  findNewestCommit(floor: number, endPage = this.pageCount(), rejected?: Commit[]): Commit | null {
     let hi = endPage
     while (hi > floor + 1) {
       const lo = Math.max(floor + 1, hi - SCAN_CHUNK_PAGES)
@@ -132,6 +133,7 @@ export class IndexFile implements NodeSource {
         if (chunk[off + OFF_TYPE] !== PAGE_COMMIT) continue
         const c = decodeCommit(chunk.subarray(off, off + this.pageSize), p, this.header.fileId)
         if (c && (c.flags & COMMIT_DATA_SYNCED || this.dataCrc(c) === c.dataCrc)) return c
+        if (c) rejected?.push(c)
       }
       hi = lo
     }
