@@ -81,6 +81,7 @@ export class IndexFile implements NodeSource {
   }
 
   readPages(first: number, count: number): Buffer {
+    if (this.refs <= 0) throw new TailrootError('CLOSED', `${this.path}: the index is closed (an iterator or view outlived it)`, { path: this.path })
     const buf = Buffer.allocUnsafe(count * this.pageSize)
     let n: number
     try { n = this.file.read(buf, first * this.pageSize) } catch (err) { throw ioError(this.path, `reading page ${first}`, err) }
