@@ -65,8 +65,9 @@ export function normaliseRange(o: unknown, codec: KeyCodec, boundsOnly: boolean)
     if (!Array.isArray(a) || a.length !== 2) throw invalid('range option after must be a [key, rowId] pair')
     const key = codec.encode(a[0], 'after[0]')
     const rowId = codec.rowId(a[1], 'after[1]')
-    // Strictly after (k, r) going forward is ≥ (k, r + ½); going backward it is < (k, r).
-    if (!reverse) lower = maxBound(lower, { key, rowId: rowId + 0.5 })
+    // Strictly after (k, r) going forward is ≥ (k, r + 1) (rowIds are integers, and r + 1 ≤ 2^53
+    // is exact, where r + ½ would round back to r above 2^52); going backward it is < (k, r).
+    if (!reverse) lower = maxBound(lower, { key, rowId: rowId + 1 })
     else upper = minBound(upper, { key, rowId })
   }
   return { lower, upper, reverse, offset: count(r.offset, 'offset', 0), limit: count(r.limit, 'limit', Infinity) }

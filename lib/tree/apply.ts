@@ -152,6 +152,9 @@ class Applier {
     }
     const children = this.childEntries(na as InternalNode, a.sepKey, a.sepId)
       .concat(this.childEntries(nb as InternalNode, b.sepKey, b.sepId))
+    // A rewritten node can reach here with underfull rewritten children (even a single child)
+    // that its own parent could not merge for lack of siblings: merge them now that they have some.
+    this.fixUnderfull(children, level - 1)
     return packInternals(children, level, this.pageSize).map(p => ({ ref: p.node, count: p.node.count, sepKey: p.sepKey, sepId: p.sepId }))
   }
 
