@@ -3,7 +3,7 @@
  * writes, transactions, snapshots, refresh and close.
  */
 import { randomBytes } from 'node:crypto'
-import { TailrootError, invalid, ioError } from '../errors.ts'
+import { TailrootError, invalid, ioError, naming } from '../errors.ts'
 import { COMMIT_DATA_SYNCED, DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
 import { EMPTY_COMMIT, encodeCommit } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
@@ -18,6 +18,7 @@ import { verifyFile } from '../verify.ts'
 import type { VerifyResult } from '../verify.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
+import { Freshness, noteLocalCommit } from './freshness.ts'
 import { resolveOpenOptions } from './options.ts'
 import type { BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
 import { Snapshot } from './snapshot.ts'
@@ -54,7 +55,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private lock: WriteLock | null = null
   private tx: Transaction<K> | null = null
   private closed = false
-  private lastCheck = 0
+  private readonly freshness: Freshness
   /** File size at the last scan for new commits. */
   private knownSize: number
 
@@ -66,7 +67,8 @@ export class Index<K extends Key = string> extends ReadView<K> {
     this.codec = new KeyCodec(f.header.keyEncoding, maxKeyBytes(f.pageSize), path)
     this.knownSize = f.size()
     this.commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
-    this.lastCheck = Date.now()
+    this.freshness = new Freshness(opts.maxStalenessMs)
+    this.freshness.looked()
   }
 
   /**
@@ -88,7 +90,8 @@ export class Index<K extends Key = string> extends ReadView<K> {
   /** Opens (and by default creates) the index file at `path`. */
   static open<K extends Key = string>(path: string, options?: OpenOptions): Index<K> {
     if (typeof path !== 'string' || path.length === 0) throw invalid('Index.open: path must be a non-empty string')
-    const o = resolveOpenOptions(options)
+    let o: ResolvedOptions
+    try { o = resolveOpenOptions(options) } catch (err) { throw naming(path, err) }
     let exists: boolean
     try { exists = o.vfs.identity(path) !== null } catch (err) { throw ioError(path, 'stat', err) }
     if (!exists) {
@@ -141,7 +144,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   protected readState(_ordered = false): ReadState {
     this.checkOpen()
-    if (this.tx === null && Date.now() - this.lastCheck >= this.opts.maxStalenessMs) this.adoptNewest(false)
+    if (this.tx === null && this.freshness.due()) this.adoptNewest(false)
     return { src: this.f, tree: this.tree(), pending: null }
   }
 
@@ -165,7 +168,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
    * writers never do.
    */
   private adoptNewest(checkPath: boolean): boolean {
-    this.lastCheck = Date.now()
+    this.freshness.looked()
     if (checkPath) {
       let id
       try { id = this.opts.vfs.identity(this.path) } catch (err) { throw ioError(this.path, 'stat', err) }
@@ -214,7 +217,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
    */
   transaction<T>(fn: (tx: Transaction<K>) => T): T {
     this.checkOpen()
-    if (typeof fn !== 'function') throw invalid('transaction: expected a function')
+    if (typeof fn !== 'function') throw invalid(`${this.path}: transaction: expected a function`)
     if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
     if (this.tx !== null) throw invalid(`${this.path}: a transaction is already running on this handle; write through its tx argument`)
     this.lock ??= new WriteLock(this.opts.vfs, `${this.path}.lock`, this.path)
@@ -289,10 +292,13 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.f.cache.dropFrom(first)
       try { this.f.truncatePages(first) } catch { /* the next writer cuts it */ }
       this.knownSize = -1
+      this.freshness.reset()
       throw err
     }
     this.commit = c
     this.knownSize = (c.page + 1) * this.pageSize
+    noteLocalCommit()
+    this.freshness.looked()
   }
 
   /** A read view pinned at the current commit; close it when done. */

@@ -25,8 +25,9 @@ export interface OpenOptions {
   /** Bytes of decoded pages to cache (default 32 MiB). */
   cacheBytes?: number
   /**
-   * Reads outside a transaction adopt other processes' commits when at least this many
-   * milliseconds passed since the last check (default 0: every read checks). refresh() always does.
+   * 0 (default): reads outside a transaction look for other processes' commits causally (see
+   * lib/api/freshness.ts and README, "Seeing other processes' commits"). > 0: they look when at
+   * least this many milliseconds passed since the last look. refresh() always looks.
    */
   maxStalenessMs?: number
   /** File-system layer (for fault-injection tests). */
