@@ -58,6 +58,8 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private readonly freshness: Freshness
   /** File size at the last scan for new commits. */
   private knownSize: number
+  /** lastPageStamp() at the last scan, when the file extended past the commit. */
+  private tailStamp = ''
 
   private constructor(path: string, opts: ResolvedOptions, f: IndexFile) {
     super()
@@ -175,12 +177,37 @@ export class Index<K extends Key = string> extends ReadView<K> {
       if (id !== null && (id.dev !== this.f.identity.dev || id.ino !== this.f.identity.ino)) return this.reopen()
     }
     const size = this.f.size()
-    if (size === this.knownSize) return false
+    const commitEnd = this.commitEnd() * this.pageSize
+    if (size < commitEnd) {
+      // Bytes up to a commit never change, so this file is not the one we knew: start over.
+      this.f.cache.clear()
+      this.knownSize = size
+      this.tailStamp = ''
+      const before = this.commit
+      this.commit = this.f.findNewestCommit(0) ?? EMPTY_COMMIT
+      return this.commit !== before
+    }
+    // A tail after the known commit (torn, or new commits) can be cut and rewritten to the same
+    // length, so while there is one, its last page's header is compared too.
+    const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
+    if (size === this.knownSize && stamp === this.tailStamp) return false
     this.knownSize = size
+    this.tailStamp = stamp
     const c = this.f.findNewestCommit(this.commit.page)
     if (c === null || c.sequence <= this.commit.sequence) return false
     this.commit = c
     return true
+  }
+
+  /** The page after the current commit: where the next commit's pages go. */
+  private commitEnd(): number {
+    return this.commit.page === 0 ? 1 : this.commit.page + 1
+  }
+
+  /** The common header of the last whole page (type, CRC, page number) as a string. */
+  private lastPageStamp(size: number): string {
+    const last = Math.floor(size / this.pageSize) - 1
+    return last < 1 ? '' : this.f.readPages(last, 1).toString('latin1', 0, 16)
   }
 
   /** The path names a different file now: switch to it. */
@@ -264,9 +291,10 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private commitTransaction(tx: Transaction<K>): void {
     const { tree, replaced } = tx.finish()
     const full = this.opts.durability === 'full'
-    const first = this.commit.page === 0 ? 1 : this.commit.page + 1
+    const first = this.commitEnd()
     const app = new Appender(this.f, first)
     let c: Commit
+    let commitPageWritten = false
     try {
       const root = tree.height === 0 ? 0 : writeTree(tree.root, n => app.appendNode(n))
       app.flush()
@@ -286,14 +314,25 @@ export class Index<K extends Key = string> extends ReadView<K> {
         meta: tx.metadata === undefined ? this.commit.meta : tx.metadata,
       }
       this.f.write(encodeCommit(c, this.f.header.fileId, this.pageSize), c.page)
+      // From here on the page is whole in the file (a failed write leaves at most part of it,
+      // which no reader takes for a commit).
+      commitPageWritten = true
       if (full) this.f.sync()
     } catch (err) {
-      // Nothing of this commit may be trusted: forget its pages and cut them off.
+      // Whatever happens next, this handle must not trust its cached copies of these pages.
       this.f.cache.dropFrom(first)
-      try { this.f.truncatePages(first) } catch { /* the next writer cuts it */ }
       this.knownSize = -1
       this.freshness.reset()
-      throw err
+      if (!commitPageWritten) {
+        // No whole commit page: the pages are an uncommitted tail nobody can have adopted. Cut it.
+        try { this.f.truncatePages(first) } catch { /* the next writer cuts it */ }
+        throw err
+      }
+      // The commit page may be whole in the file, and other processes may have adopted it
+      // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
+      // as after a crash at this instant; the next look adopts it if it is whole.
+      const e = err as TailrootError
+      throw new TailrootError('IO', `${e.message} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.path, cause: err })
     }
     this.commit = c
     this.knownSize = (c.page + 1) * this.pageSize

@@ -1,0 +1,115 @@
+/**
+ * Builds an index file through a seeded series of commits and records, for each commit, where it
+ * ends in the file and what the index held after it: the ground truth for the power-cut tests.
+ */
+import fs from 'node:fs'
+import { Index } from '../../lib/index.ts'
+import type { Durability } from '../../lib/index.ts'
+import type { Rng } from '../helpers/rng.ts'
+import { PairSet, describeDiff, listIndex } from './pair-set.ts'
+
+export interface CommitRecord {
+  sequence: number
+  /** Page of the commit page; its commit ends at (commitPage + 1) * pageSize. */
+  commitPage: number
+  /** Byte offset where the commit page ends. */
+  end: number
+  /** First page the commit appended (the page after the previous commit page). */
+  firstPage: number
+  pairs: string[]
+  meta: string | null
+}
+
+export interface History {
+  pageSize: number
+  /** commits[0] is the empty state before the first commit (sequence 0, end = one page). */
+  commits: CommitRecord[]
+  bytes: Buffer
+}
+
+export interface HistoryOptions {
+  pageSize: number
+  durability: Durability
+  commits: number
+  /** Most pairs one transaction changes. */
+  maxBatch: number
+  keyBytes: number
+}
+
+/** Runs `o.commits` commits that each change something, checking the index against a model as it goes. */
+export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History {
+  const idx = Index.open(file, { pageSize: o.pageSize, durability: o.durability })
+  const model = new PairSet()
+  let meta: string | null = null
+  const commits: CommitRecord[] = [{ sequence: 0, commitPage: 0, end: o.pageSize, firstPage: 1, pairs: [], meta: null }]
+  const key = (): string => `k${String(rng.int(60)).padStart(2, '0')}`.padEnd(o.keyBytes, String.fromCharCode(97 + rng.int(3)))
+  const present = (): [string, number] | null => {
+    const all = model.list()
+    if (all.length === 0) return null
+    const l = rng.pick(all)
+    const tab = l.indexOf('\t')
+    return [l.slice(0, tab), Number(l.slice(tab + 1))]
+  }
+  try {
+    for (let c = 1; c <= o.commits; c++) {
+      const before = idx.stats()
+      const r = rng.next()
+      if (r < 0.3 || model.size === 0) {
+        let k: string, v: number
+        do { k = key(); v = rng.int(1e6) } while (model.has(k, v))
+        idx.insert(k, v)
+        model.insert(k, v)
+      } else if (r < 0.45) {
+        const p = present()!
+        idx.delete(p[0], p[1])
+        model.delete(p[0], p[1])
+      } else if (r < 0.52) {
+        meta = `meta of commit ${c}`
+        const m = meta
+        idx.transaction(tx => tx.setMetadata(Buffer.from(m)))
+      } else {
+        const n = 1 + rng.int(o.maxBatch)
+        idx.transaction(tx => {
+          for (let i = 0; i < n; i++) {
+            const p = rng.next() < 0.25 ? present() : null
+            if (p !== null && model.has(p[0], p[1])) {
+              tx.delete(p[0], p[1])
+              model.delete(p[0], p[1])
+            } else {
+              const k = key()
+              const v = rng.int(1e6)
+              tx.insert(k, v)
+              model.insert(k, v)
+            }
+          }
+          if (rng.next() < 0.2) { meta = `meta of commit ${c}`; tx.setMetadata(Buffer.from(meta)) }
+        })
+      }
+      const s = idx.stats()
+      const pairs = model.list()
+      const diff = describeDiff(pairs, listIndex(idx))
+      if (diff !== null) throw new Error(`building the history: commit ${c} reads back wrong: ${diff}`)
+      if (s.sequence !== c) throw new Error(`building the history: commit ${c} has sequence ${s.sequence}`)
+      const end = (s.commitPage + 1) * o.pageSize
+      if (s.fileBytes !== end) throw new Error(`building the history: commit ${c} ends at ${end} but the file has ${s.fileBytes} bytes`)
+      commits.push({ sequence: c, commitPage: s.commitPage, end, firstPage: before.commitPage + 1, pairs, meta })
+    }
+  } finally {
+    idx.close()
+  }
+  return { pageSize: o.pageSize, commits, bytes: fs.readFileSync(file) }
+}
+
+/**
+ * The newest commit all of whose bytes `damaged` still holds unchanged: the newest commit wholly
+ * before the first byte where `damaged` differs from the history's file. (A cut inside the zero
+ * padding of a commit page followed by zeros leaves that page whole, so this can lie past the cut.)
+ */
+export function newestIntact(h: History, damaged: Buffer): CommitRecord {
+  const n = Math.min(h.bytes.length, damaged.length)
+  let same = 0
+  while (same < n && h.bytes[same] === damaged[same]) same++
+  let best = h.commits[0]!
+  for (const c of h.commits) if (c.end <= same) best = c
+  return best
+}
