@@ -42,6 +42,14 @@ export function invalid(message: string): TailrootError {
   return new TailrootError('INVALID_ARGUMENT', message)
 }
 
+/** The same error with the file named at the front of its message (when it does not name it yet). */
+export function naming(path: string, err: unknown): unknown {
+  if (!(err instanceof TailrootError) || err.message.includes(path)) return err
+  const named = new TailrootError(err.code, `${path}: ${err.message}`, { path, ...(err.page === undefined ? {} : { page: err.page }), cause: err.cause })
+  named.stack = err.stack
+  return named
+}
+
 /** Wraps an operating-system error from file I/O; passes TailrootErrors through. */
 export function ioError(path: string, action: string, err: unknown): TailrootError {
   if (err instanceof TailrootError) return err

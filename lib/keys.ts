@@ -37,7 +37,8 @@ function describe(v: unknown): string {
 export class KeyCodec {
   readonly encoding: KeyEncoding
   readonly maxKeyBytes: number
-  private readonly path: string
+  /** The index file, named in error messages. */
+  readonly path: string
 
   constructor(encoding: KeyEncoding, maxKeyBytes: number, path: string) {
     this.encoding = encoding
@@ -45,8 +46,11 @@ export class KeyCodec {
     this.path = path
   }
 
-  /** Validates a user key and returns its byte string. `what` names the argument in errors. */
-  encode(key: unknown, what = 'key'): string {
+  /**
+   * Validates a user key and returns its byte string. `what` names the argument in errors. A
+   * `bound` (a range bound, compared with keys but never stored) may be longer than any key.
+   */
+  encode(key: unknown, what = 'key', bound = false): string {
     let bytes: string
     if (this.encoding === 'utf8') {
       if (typeof key !== 'string') throw invalid(`${this.path}: ${what} must be a string for a utf8 index, got ${describe(key)}`)
@@ -59,7 +63,7 @@ export class KeyCodec {
       if (!(key instanceof Uint8Array)) throw invalid(`${this.path}: ${what} must be a Uint8Array or Buffer for a binary index, got ${describe(key)}`)
       bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
     }
-    if (bytes.length > this.maxKeyBytes) {
+    if (bytes.length > this.maxKeyBytes && !bound) {
       throw new TailrootError('KEY_TOO_LARGE', `${this.path}: ${what} is ${bytes.length} bytes; the maximum at this page size is ${this.maxKeyBytes}`, { path: this.path })
     }
     return bytes

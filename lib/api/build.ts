@@ -4,7 +4,7 @@
  * built under a temporary name and published only when complete, so a failed build leaves nothing.
  */
 import { randomBytes } from 'node:crypto'
-import { TailrootError, invalid, ioError } from '../errors.ts'
+import { TailrootError, invalid, ioError, naming } from '../errors.ts'
 import { COMMIT_DATA_SYNCED, FILE_ID_SIZE, FORMAT_VERSION, PAGE_LEAF, maxKeyBytes } from '../format/constants.ts'
 import { encodeCommit } from '../format/commit.ts'
 import { encodeHeader } from '../format/header.ts'
@@ -24,9 +24,10 @@ class Unsorted extends Error {}
 
 export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, options: unknown): ResolvedBuildOptions {
   if (typeof path !== 'string' || path.length === 0) throw invalid('Index.build: path must be a non-empty string')
-  const o = resolveBuildOptions(options)
+  let o: ResolvedBuildOptions
+  try { o = resolveBuildOptions(options) } catch (err) { throw naming(path, err) }
   if (entries === null || typeof (entries as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
-    throw invalid('Index.build: entries must be an iterable of [key, rowId] pairs')
+    throw invalid(`${path}: Index.build: entries must be an iterable of [key, rowId] pairs`)
   }
   const vfs = o.open.vfs
   if (vfs.identity(path) !== null) throw invalid(`${path}: Index.build creates a new index, but the file already exists`)
@@ -72,7 +73,7 @@ export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, o
 type Encoded = [string, number]
 
 function encodePair(p: unknown, codec: KeyCodec): Encoded {
-  if (!Array.isArray(p) || p.length !== 2) throw invalid('Index.build: every entry must be a [key, rowId] pair')
+  if (!Array.isArray(p) || p.length !== 2) throw invalid(`${codec.path}: Index.build: every entry must be a [key, rowId] pair`)
   return [codec.encode(p[0]), codec.rowId(p[1])]
 }
 

@@ -1,5 +1,5 @@
 /** Range options normalised in one place: key bounds and `after` become pair bounds. */
-import { invalid } from '../errors.ts'
+import { invalid, naming } from '../errors.ts'
 import type { KeyCodec } from '../keys.ts'
 
 export interface KeyBounds<K> {
@@ -43,7 +43,12 @@ function count(v: unknown, name: string, dflt: number): number {
   return v
 }
 
+/** Validates range options; errors name the index file. */
 export function normaliseRange(o: unknown, codec: KeyCodec, boundsOnly: boolean): NormalRange {
+  try { return normalise(o, codec, boundsOnly) } catch (err) { throw naming(codec.path, err) }
+}
+
+function normalise(o: unknown, codec: KeyCodec, boundsOnly: boolean): NormalRange {
   if (o === undefined) o = {}
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid('range options must be an object')
   const r = o as Record<string, unknown>
@@ -54,16 +59,16 @@ export function normaliseRange(o: unknown, codec: KeyCodec, boundsOnly: boolean)
   if (r.lt !== undefined && r.lte !== undefined) throw invalid('range options lt and lte cannot both be given')
   let lower: PairBound | null = null
   let upper: PairBound | null = null
-  if (r.gte !== undefined) lower = { key: codec.encode(r.gte, 'gte'), rowId: -1 }
-  if (r.gt !== undefined) lower = { key: codec.encode(r.gt, 'gt'), rowId: Infinity }
-  if (r.lte !== undefined) upper = { key: codec.encode(r.lte, 'lte'), rowId: Infinity }
-  if (r.lt !== undefined) upper = { key: codec.encode(r.lt, 'lt'), rowId: -1 }
+  if (r.gte !== undefined) lower = { key: codec.encode(r.gte, 'gte', true), rowId: -1 }
+  if (r.gt !== undefined) lower = { key: codec.encode(r.gt, 'gt', true), rowId: Infinity }
+  if (r.lte !== undefined) upper = { key: codec.encode(r.lte, 'lte', true), rowId: Infinity }
+  if (r.lt !== undefined) upper = { key: codec.encode(r.lt, 'lt', true), rowId: -1 }
   const reverse = r.reverse === undefined ? false : r.reverse
   if (typeof reverse !== 'boolean') throw invalid('range option reverse must be a boolean')
   if (r.after !== undefined) {
     const a = r.after
     if (!Array.isArray(a) || a.length !== 2) throw invalid('range option after must be a [key, rowId] pair')
-    const key = codec.encode(a[0], 'after[0]')
+    const key = codec.encode(a[0], 'after[0]', true)
     const rowId = codec.rowId(a[1], 'after[1]')
     // Strictly after (k, r) going forward is ≥ (k, r + 1) (rowIds are integers, and r + 1 ≤ 2^53
     // is exact, where r + ½ would round back to r above 2^52); going backward it is < (k, r).

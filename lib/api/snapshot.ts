@@ -18,13 +18,19 @@ export class Snapshot<K extends Key = string> extends ReadView<K> {
     this.codec = codec
   }
 
-  get sequence(): number { return this.commit.sequence }
+  get sequence(): number {
+    this.readState()
+    return this.commit.sequence
+  }
 
   /** The metadata blob of the pinned commit, or null. */
-  get metadata(): Buffer | null { return this.commit.meta ? Buffer.from(this.commit.meta) : null }
+  get metadata(): Buffer | null {
+    this.readState()
+    return this.commit.meta ? Buffer.from(this.commit.meta) : null
+  }
 
   protected readState(): ReadState {
-    if (!this.file) throw new TailrootError('CLOSED', 'the snapshot is closed')
+    if (!this.file) throw new TailrootError('CLOSED', `${this.codec.path}: the snapshot is closed`, { path: this.codec.path })
     return { src: this.file, tree: { root: this.commit.root, height: this.commit.height, count: this.commit.entryCount }, pending: null }
   }
 

@@ -42,7 +42,10 @@ export abstract class ReadView<K extends Key = Key> {
 
   /** Whether the pair (or, without rowId, any pair of the key) is present. O(height). */
   has(key: K, rowId?: number): boolean {
-    if (rowId === undefined) return this.count(key) > 0
+    if (rowId === undefined) {
+      this.codec.encode(key) // count(undefined) would count the whole index
+      return this.count(key) > 0
+    }
     const k = this.codec.encode(key)
     const r = this.codec.rowId(rowId)
     const s = this.readState(false)

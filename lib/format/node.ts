@@ -119,6 +119,7 @@ export function encodeNode(n: TreeNode, pageNo: number, pageSize: number): Buffe
  * slots in bounds, varints well formed, keys ascending, rowIds ascending, counts consistent.
  */
 export function decodeNode(page: Buffer): TreeNode {
+  if (page.length < PAGE_HEADER_SIZE) throw new DecodeError(`a node page of ${page.length} bytes is shorter than its header`)
   const type = page[OFF_TYPE]
   if (type === PAGE_LEAF) return decodeLeaf(page)
   if (type === PAGE_INTERNAL) return decodeInternal(page)

@@ -163,13 +163,20 @@ export function packInternals(entries: ChildEntry[], level: number, pageSize: nu
     const b = bounds[groups - 1]!
     const end = bounds[groups]!
     if (end - b < 2 || groupBytes(entries, b, end) < underfullLimit(pageSize)) {
-      // Move the split point left while the left part stays ≥ 2 children and the right part grows
-      // towards the byte midpoint of the pair.
-      const total = groupBytes(entries, a, end)
-      let m = b
-      while (m - 1 - a >= 2 && groupBytes(entries, m - 1, end) <= pageSize &&
-             (end - m < 2 || groupBytes(entries, m, end) < total / 2)) m--
-      bounds[groups - 1] = m
+      // Move the split point left to where both parts keep ≥ 2 children, fit, and the smaller
+      // part is as large as possible. (Stopping at the byte midpoint instead can overshoot when
+      // separators differ in size, and leave the left part underfull.)
+      let left = groupBytes(entries, a, b)
+      let right = groupBytes(entries, b, end)
+      let best = b
+      let bestMin = end - b >= 2 ? Math.min(left, right) : -1
+      for (let m = b - 1; m - a >= 2; m--) {
+        left -= childEntryCost(entries[m]!, false)
+        right += childEntryCost(entries[m + 1]!, false) - childEntryCost(entries[m + 1]!, true) + childEntryCost(entries[m]!, true)
+        if (right > pageSize) break
+        if (end - m >= 2 && Math.min(left, right) > bestMin) { bestMin = Math.min(left, right); best = m }
+      }
+      bounds[groups - 1] = best
     }
   }
   const out: InternalPiece[] = []

@@ -1,0 +1,354 @@
+/**
+ * End-to-end page damage: random bit flips in a real index's pages (every page but the newest
+ * commit page), then every read through the public API either returns exactly what an
+ * independent in-memory model says, or throws TailrootError CORRUPT naming the damaged page.
+ * Never a wrong answer, never a foreign exception. Damage to pages the current commit does not
+ * reach (old commits, replaced nodes) must not be noticed at all.
+ *
+ * A second mode re-seals the CRC after the mutation, so the decoders and the tree code meet
+ * well-checksummed nonsense: there a wrong answer cannot always be detected, but every exception
+ * must still be a TailrootError and every read must terminate.
+ *
+ * Files: a utf8 index (pageSize 512, durability 'full', height 3) and a binary unique index
+ * (pageSize 1024, durability 'none', whose newest commit is rejected by its data checksum when one
+ * of its data pages is damaged: then the previous commit must be read, exactly).
+ *
+ * Default: 3,000 cases. TAILROOT_SOAK=1: 120,000. TAILROOT_SEED=n reruns a seed; failures name
+ * the seed, case number, file, page and mutation.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { Index, TailrootError } from '../../lib/index.ts'
+import type { Key } from '../../lib/index.ts'
+import { decodeCommit } from '../../lib/format/commit.ts'
+import type { Commit } from '../../lib/format/commit.ts'
+import { decodeHeader, isHeaderProblem } from '../../lib/format/header.ts'
+import { decodeNode, isLeaf } from '../../lib/format/node.ts'
+import { sealPage } from '../../lib/format/page.ts'
+import { Rng } from '../helpers/rng.ts'
+import { tmpDir } from '../helpers/tmp.ts'
+import { MemVfs } from './mem-vfs.ts'
+
+const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
+const CASES = SOAK ? 120_000 : 3_000
+const seed = Rng.seedFromEnv()
+t.comment(`seed ${seed}${SOAK ? ' (soak)' : ''}: rerun with TAILROOT_SEED=${seed}`)
+const rng = new Rng(seed)
+
+/** A model state: pairs as [key bytes in hex, rowId], sorted (hex order is unsigned byte order). */
+interface State { pairs: [string, number][]; meta: string | null }
+
+class Model {
+  private map = new Map<string, Set<number>>()
+  meta: string | null = null
+  insert(hex: string, r: number): void { let s = this.map.get(hex); if (!s) this.map.set(hex, s = new Set()); s.add(r) }
+  delete(hex: string, r: number): void { const s = this.map.get(hex); if (s) { s.delete(r); if (s.size === 0) this.map.delete(hex) } }
+  has(hex: string, r: number): boolean { return this.map.get(hex)?.has(r) ?? false }
+  ids(hex: string): number[] { return [...(this.map.get(hex) ?? [])].sort((a, b) => a - b) }
+  state(): State {
+    const pairs: [string, number][] = []
+    for (const k of [...this.map.keys()].sort()) for (const r of this.ids(k)) pairs.push([k, r])
+    return { pairs, meta: this.meta }
+  }
+}
+
+interface Base {
+  name: string
+  binary: boolean
+  durability: 'full' | 'none'
+  bytes: Buffer
+  pageSize: number
+  states: Map<number, State>
+  newest: Commit
+  previous: Commit
+  /** Node pages reachable from the newest and the previous commit. */
+  reachNewest: Set<number>
+  reachPrevious: Set<number>
+}
+
+function reachable(bytes: Buffer, P: number, c: Commit): Set<number> {
+  const out = new Set<number>()
+  const visit = (p: number): void => {
+    out.add(p)
+    const n = decodeNode(bytes.subarray(p * P, (p + 1) * P))
+    if (!isLeaf(n)) n.children.forEach(visit)
+  }
+  if (c.root !== 0) visit(c.root)
+  return out
+}
+
+function commitsOf(bytes: Buffer): Commit[] {
+  const h = decodeHeader(bytes)
+  if (isHeaderProblem(h)) throw new Error(h.message)
+  const out: Commit[] = []
+  for (let p = Math.floor(bytes.length / h.pageSize) - 1; p > 0; p--) {
+    const c = decodeCommit(bytes.subarray(p * h.pageSize, (p + 1) * h.pageSize), p, h.fileId)
+    if (c) out.push(c)
+  }
+  return out
+}
+
+function toHex(k: Key): string { return typeof k === 'string' ? Buffer.from(k, 'utf8').toString('hex') : Buffer.from(k).toString('hex') }
+
+/** Writes a base file through the public API while keeping the model; returns its bytes and states. */
+function makeBase(dir: string, name: string, binary: boolean, durability: 'full' | 'none', pageSize: number, unique: boolean): Base {
+  const file = path.join(dir, name)
+  const idx = Index.open<Key>(file, { pageSize, keyEncoding: binary ? 'binary' : 'utf8', unique, durability })
+  const model = new Model()
+  const states = new Map<number, State>([[0, model.state()]])
+  const words = ['alpha', 'Beta', 'gamma', 'δέλτα', 'эпсилон', '中文', '日本語', '😀', 'zeta', 'ünïcode', '']
+  const randomKey = (): Key => {
+    if (binary) return rng.bytes(rng.pick([0, 1, 2, 5, 12, 40, 150, 400]))
+    const w = rng.pick(words)
+    const long = rng.int(6) === 0 ? 'x'.repeat(60 + rng.int(140)) : ''
+    return `${w}${long}${rng.int(60)}`
+  }
+  const keyFromHex = (hex: string): Key => binary ? Buffer.from(hex, 'hex') : Buffer.from(hex, 'hex').toString('utf8')
+  const commitTx = (n: number, delFraction: number, meta?: string): void => {
+    idx.transaction(tx => {
+      const cur = model.state().pairs
+      for (const [k, r] of cur) if (rng.next() < delFraction) { tx.delete(keyFromHex(k), r); model.delete(k, r) }
+      for (let i = 0; i < n; i++) {
+        const k = randomKey()
+        const r = rng.pick([0, 1, 2 ** 32, Number.MAX_SAFE_INTEGER, rng.int(1000), rng.int(2 ** 31) * 2 ** rng.int(22)])
+        const hex = toHex(k)
+        if (unique && model.ids(hex).length > 0) continue
+        tx.insert(k, r)
+        model.insert(hex, r)
+      }
+      if (meta !== undefined) { tx.setMetadata(Buffer.from(meta)); model.meta = Buffer.from(meta).toString('hex') }
+    })
+    states.set(idx.sequence, model.state())
+  }
+  commitTx(binary ? 250 : 700, 0)
+  commitTx(120, 0.15)
+  commitTx(30, 0.05, 'metadata one')
+  for (let i = 0; i < 4; i++) commitTx(1 + rng.int(3), 0.01)
+  commitTx(40, 0.1, binary ? 'metadata two' : undefined)
+  idx.close()
+  const bytes = fs.readFileSync(file)
+  const commits = commitsOf(bytes)
+  const [newest, previous] = [commits[0]!, commits[1]!]
+  return {
+    name, binary, durability, bytes, pageSize, states, newest, previous,
+    reachNewest: reachable(bytes, pageSize, newest), reachPrevious: reachable(bytes, pageSize, previous),
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown }
+
+function attempt(fn: () => unknown): Outcome {
+  try { return { ok: true, value: fn() } } catch (err) { return { ok: false, err } }
+}
+
+/** Iterates at most `cap` items, so a runaway iterator is a failure and not a hang. */
+function take(it: Iterable<[Key, number]>, cap: number): [string, number][] {
+  const out: [string, number][] = []
+  for (const [k, r] of it) {
+    out.push([toHex(k), r])
+    if (out.length > cap) throw new Error(`runaway iterator: more than ${cap} pairs`)
+  }
+  return out
+}
+
+interface Check { label: string; run: () => unknown; expect: unknown }
+
+/** The read battery for one state: every public read, with the model's answer. */
+function checks(idx: Index<Key>, base: Base, st: State): Check[] {
+  const pairs = st.pairs
+  const cap = pairs.length + 5
+  const keys = [...new Set(pairs.map(p => p[0]))]
+  const fromHex = (hex: string): Key => base.binary ? Buffer.from(hex, 'hex') : Buffer.from(hex, 'hex').toString('utf8')
+  const absentKey = (): string => {
+    for (;;) {
+      const hex = base.binary ? rng.bytes(1 + rng.int(6)).toString('hex') : Buffer.from(`absent${rng.int(1000)}`).toString('hex')
+      if (!keys.includes(hex)) return hex
+    }
+  }
+  const anyKey = (): string => (keys.length > 0 && rng.int(4) !== 0 ? rng.pick(keys) : absentKey())
+  const out: Check[] = [
+    { label: 'count()', run: () => idx.count(), expect: pairs.length },
+    { label: 'metadata', run: () => idx.metadata?.toString('hex') ?? null, expect: st.meta },
+    { label: 'range()', run: () => take(idx.range(), cap), expect: pairs },
+  ]
+  if (rng.int(3) === 0) out.push({ label: 'range reverse', run: () => take(idx.range({ reverse: true }), cap), expect: [...pairs].reverse() })
+  for (let i = 0; i < 6; i++) {
+    const k = anyKey()
+    const ids = pairs.filter(p => p[0] === k).map(p => p[1])
+    out.push({ label: `get ${k}`, run: () => idx.get(fromHex(k)), expect: ids })
+    out.push({ label: `count ${k}`, run: () => idx.count(fromHex(k)), expect: ids.length })
+    const r = ids.length > 0 && rng.int(2) === 0 ? rng.pick(ids) : rng.int(2 ** 20)
+    out.push({ label: `has ${k} ${r}`, run: () => idx.has(fromHex(k), r), expect: ids.includes(r) })
+  }
+  for (let i = 0; i < 3; i++) {
+    const [a, b] = [anyKey(), anyKey()].sort()
+    out.push({ label: `countRange gte ${a} lt ${b}`, run: () => idx.countRange({ gte: fromHex(a!), lt: fromHex(b!) }), expect: pairs.filter(p => p[0] >= a! && p[0] < b!).length })
+    out.push({ label: `range gt ${a} lte ${b} reverse`, run: () => take(idx.range({ gt: fromHex(a!), lte: fromHex(b!), reverse: true, limit: 20 }), cap),
+      expect: pairs.filter(p => p[0] > a! && p[0] <= b!).reverse().slice(0, 20) })
+    const off = rng.int(pairs.length + 3)
+    const lim = rng.int(25)
+    out.push({ label: `range offset ${off} limit ${lim}`, run: () => take(idx.range({ offset: off, limit: lim }), cap), expect: pairs.slice(off, off + lim) })
+  }
+  if (pairs.length > 0) {
+    const i = rng.int(pairs.length)
+    const [k, r] = pairs[i]!
+    out.push({ label: `range after ${k} ${r}`, run: () => take(idx.range({ after: [fromHex(k), r], limit: 10 }), cap), expect: pairs.slice(i + 1, i + 11) })
+  }
+  return out
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+
+t.test('damaged pages: right answers or CORRUPT, never anything else', async t => {
+  const dir = tmpDir(t)
+  const bases = [
+    makeBase(dir, 'utf8.idx', false, 'full', 512, false),
+    makeBase(dir, 'binary.idx', true, 'none', 1024, true),
+  ]
+  const failures: string[] = []
+  const stats = { cases: 0, corrupt: 0, clean: 0, openFailed: 0, olderCommit: 0, resealed: 0, unchanged: 0, writes: 0, writesCommitted: 0 }
+  const vfs = new MemVfs()
+  const wvfs = new MemVfs(path.join(dir, 'write.lock'))
+
+  /**
+   * One insert through a writable handle on the damaged copy. It either commits (and then the
+   * index holds the old state plus the pair, or says CORRUPT for the damaged page) or fails with
+   * CORRUPT for the damaged page and leaves the file as it was (less a torn tail it may cut).
+   */
+  const writePhase = (base: Base, bytes: Buffer, page: number, damaged: boolean, resealed: boolean, commit: Commit, where: string): void => {
+    stats.writes++
+    const P = base.pageSize
+    const tail = (commit.page + 1) * P
+    wvfs.set(base.name, bytes)
+    const opened = attempt(() => Index.open<Key>(base.name, { vfs: wvfs, durability: base.durability, lockTimeoutMs: 1000 }))
+    if (!opened.ok) {
+      if (!(opened.err instanceof TailrootError)) failures.push(`${where}: writable open threw a foreign ${String(opened.err)}`)
+      else if (page !== 0 || !damaged) failures.push(`${where}: writable open failed although the header is intact: ${opened.err.message}`)
+      return
+    }
+    const w = opened.value as Index<Key>
+    try {
+      const st = base.states.get(commit.sequence)!
+      const hex = base.binary ? rng.bytes(3 + rng.int(20)).toString('hex') : Buffer.from(`new-${rng.int(1e9)}-é`).toString('hex')
+      const r = rng.int(2 ** 40)
+      const key: Key = base.binary ? Buffer.from(hex, 'hex') : Buffer.from(hex, 'hex').toString('utf8')
+      const o = attempt(() => w.insert(key, r))
+      const mayThrow = damaged && (page === 0 || (commit === base.newest ? base.reachNewest : base.reachPrevious).has(page))
+      if (!o.ok) {
+        const e = o.err
+        if (!(e instanceof TailrootError)) { failures.push(`${where}: insert threw a foreign ${(e as Error)?.stack ?? String(e)}`); return }
+        if (resealed) return
+        if (!mayThrow || e.code !== 'CORRUPT' || e.page !== page) failures.push(`${where}: insert threw ${e.code} (page ${e.page}): ${e.message}`)
+        if (!wvfs.get(base.name).equals(bytes.subarray(0, tail))) failures.push(`${where}: a failed insert changed the file`)
+        return
+      }
+      stats.writesCommitted++
+      if (resealed && damaged) return
+      if (o.value !== true) failures.push(`${where}: insert of a new pair returned ${String(o.value)}`)
+      if (!wvfs.get(base.name).subarray(0, tail).equals(bytes.subarray(0, tail))) failures.push(`${where}: the insert rewrote committed bytes`)
+      if (w.sequence !== commit.sequence + 1) failures.push(`${where}: sequence ${w.sequence} after the insert, expected ${commit.sequence + 1}`)
+      const after: State = { meta: st.meta, pairs: [...st.pairs, [hex, r] as [string, number]].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])) }
+      for (const c of checks(w, base, after)) {
+        const q = attempt(c.run)
+        if (q.ok) { if (!same(q.value, c.expect)) failures.push(`${where}: after the insert, ${c.label} gave a wrong answer`); continue }
+        const e = q.err
+        if (!(e instanceof TailrootError) || e.code !== 'CORRUPT' || e.page !== page || !mayThrow) failures.push(`${where}: after the insert, ${c.label} threw ${String(e)}`)
+      }
+    } finally {
+      w.close()
+    }
+  }
+  for (const b of bases) {
+    t.ok(b.newest.height >= 2, `${b.name}: height ${b.newest.height}`)
+    t.ok(b.newest.sequence >= 5, `${b.name}: ${b.newest.sequence} commits`)
+    t.equal(b.newest.flags & 1, b.durability === 'full' ? 1 : 0, `${b.name}: data-synced flag`)
+    // The undamaged file reads exactly as the model says (the harness itself is sound).
+    vfs.set(b.name, b.bytes)
+    const idx = Index.open<Key>(b.name, { readOnly: true, vfs })
+    t.equal(idx.sequence, b.newest.sequence)
+    const bad = checks(idx, b, b.states.get(b.newest.sequence)!).filter(c => !same(attempt(c.run), { ok: true, value: c.expect })).map(c => c.label)
+    t.same(bad, [], `${b.name}: the undamaged file agrees with the model`)
+    idx.close()
+  }
+  if (bases.some(b => b.newest.height < 3)) t.comment('note: a base file has height < 3')
+
+  for (let i = 0; i < CASES && failures.length < 25; i++) {
+    const base = bases[i % bases.length]!
+    const P = base.pageSize
+    const resealed = rng.int(2) === 0
+    const bytes = Buffer.from(base.bytes)
+    // Pages below the newest commit page: header, nodes, older commits. Favour reachable ones.
+    const reach = [...base.reachNewest]
+    const page = rng.int(3) === 0 ? rng.pick(reach) : rng.int(base.newest.page)
+    const flips: number[] = []
+    const nFlips = 1 + rng.int(3)
+    for (let f = 0; f < nFlips; f++) {
+      const off = rng.int(P)
+      bytes[page * P + off]! ^= 1 << rng.int(8)
+      flips.push(off)
+    }
+    if (resealed) {
+      const pg = bytes.subarray(page * P, (page + 1) * P)
+      sealPage(pg, pg[0]!, pg.readUInt32LE(8), pg[1]!, pg.readUInt16LE(2), pg.readUInt32LE(12))
+      stats.resealed++
+    }
+    const where = `case ${i} (seed ${seed}): ${base.name} page ${page} bits at ${flips.join(',')}${resealed ? ' resealed' : ''}`
+    stats.cases++
+    // Flips can cancel out, and a flip in the CRC field is undone by re-sealing.
+    const damaged = !bytes.subarray(page * P, (page + 1) * P).equals(base.bytes.subarray(page * P, (page + 1) * P))
+    if (!damaged) stats.unchanged++
+    // Which commit must be read: a damaged data page of an unsynced newest commit makes it invalid.
+    const dataOfNewest = damaged && page >= base.newest.firstDataPage && page < base.newest.page
+    const useOlder = base.durability === 'none' && dataOfNewest
+    const commit = useOlder ? base.previous : base.newest
+    const reach2 = useOlder ? base.reachPrevious : base.reachNewest
+    const mayDiffer = damaged && resealed && (page === 0 || reach2.has(page))
+    const mayThrow = damaged && (page === 0 || reach2.has(page))
+    if (useOlder) stats.olderCommit++
+
+    vfs.set(base.name, bytes)
+    const opened = attempt(() => Index.open<Key>(base.name, { readOnly: true, vfs }))
+    if (!opened.ok) {
+      stats.openFailed++
+      const e = opened.err
+      if (!(e instanceof TailrootError)) failures.push(`${where}: open threw a foreign ${String(e)}`)
+      else if (page !== 0 || !damaged) failures.push(`${where}: open failed although the header is intact: ${e.code} ${e.message}`)
+      else if (!resealed && !['CORRUPT', 'NOT_AN_INDEX', 'VERSION'].includes(e.code)) failures.push(`${where}: header damage gave ${e.code}`)
+      continue
+    }
+    const idx = opened.value as Index<Key>
+    try {
+      if (page === 0 && damaged && !resealed) { failures.push(`${where}: a damaged header was accepted`); continue }
+      const seq = attempt(() => idx.sequence)
+      if (!mayDiffer && !same(seq, { ok: true, value: commit.sequence })) { failures.push(`${where}: sequence ${JSON.stringify(seq)}, expected ${commit.sequence}`); continue }
+      const st = base.states.get(commit.sequence)!
+      let sawCorrupt = false
+      for (const c of checks(idx, base, st)) {
+        const o = attempt(c.run)
+        if (o.ok) {
+          if (!mayDiffer && !same(o.value, c.expect)) failures.push(`${where}: ${c.label} gave a wrong answer ${JSON.stringify(o.value).slice(0, 200)}, expected ${JSON.stringify(c.expect).slice(0, 200)}`)
+          continue
+        }
+        const e = o.err
+        if (!(e instanceof TailrootError)) { failures.push(`${where}: ${c.label} threw a foreign ${(e as Error)?.stack ?? String(e)}`); continue }
+        if (resealed) { if (e.code === 'CORRUPT') sawCorrupt = true; continue }
+        if (!mayThrow) failures.push(`${where}: ${c.label} threw ${e.code} although the damaged page is not reachable: ${e.message}`)
+        else if (e.code !== 'CORRUPT') failures.push(`${where}: ${c.label} threw ${e.code}, not CORRUPT: ${e.message}`)
+        else if (e.page !== page) failures.push(`${where}: ${c.label} threw CORRUPT for page ${e.page}, not the damaged page: ${e.message}`)
+        else if (!e.message.includes(base.name)) failures.push(`${where}: the CORRUPT message does not name the file: ${e.message}`)
+        else sawCorrupt = true
+      }
+      if (sawCorrupt) stats.corrupt++
+      else stats.clean++
+    } finally {
+      idx.close()
+    }
+    if (rng.int(4) === 0) writePhase(base, bytes, page, damaged, resealed, useOlder ? base.previous : base.newest, where)
+  }
+  t.comment(JSON.stringify(stats))
+  t.same(failures, [], `every read right or CORRUPT (${CASES} cases, seed ${seed})`)
+  t.ok(stats.corrupt > CASES / 20, `damage was detected in many cases (${stats.corrupt})`)
+  t.ok(stats.clean > CASES / 20, `many cases read cleanly (${stats.clean})`)
+  t.ok(stats.olderCommit > 0, `some cases fell back to the previous commit (${stats.olderCommit})`)
+})
