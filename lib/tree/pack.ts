@@ -6,7 +6,7 @@
 import { PAGE_HEADER_SIZE, SLOT_SIZE, UNDERFULL_DIVISOR, CHILD_FIXED_SIZE } from '../format/constants.ts'
 import { varintSize } from '../format/varint.ts'
 import type { InternalNode, LeafNode, TreeNode } from '../format/node.ts'
-import { leafSize, separatorSize } from '../format/node.ts'
+import { groupSize, leafSize, separatorSize } from '../format/node.ts'
 
 /** A child reference: a page number (clean) or a node not yet written (dirty). */
 export type ChildRef = number | TreeNode
@@ -40,6 +40,15 @@ export function packLeaves(keys: string[], ids: number[][], limit: number): Leaf
   for (let g = 0; g < keys.length; g++) {
     const key = keys[g]!
     const list = ids[g]!
+    // A group that fits whole joins the leaf as it is (rowId lists are never mutated once built).
+    const whole = groupSize(key, list)
+    if (size + whole <= limit) {
+      curKeys.push(key)
+      curIds.push(list)
+      size += whole
+      count += list.length
+      continue
+    }
     const head = SLOT_SIZE + varintSize(key.length) + key.length
     let run: number[] | null = null
     let prev = 0
