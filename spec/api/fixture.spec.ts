@@ -12,18 +12,8 @@ import { Index } from '../../lib/index.ts'
 import { decodeCommit } from '../../lib/format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../../lib/format/header.ts'
 import { Rng } from '../helpers/rng.ts'
+import type { FixtureDump } from '../../scripts/make-fixture.ts'
 
-interface FixtureDump {
-  sha256: string
-  bytes: number
-  header: { formatVersion: number; pageSize: number; keyEncoding: string; unique: boolean; fileIdHex: string; createdAt: number }
-  sequence: number
-  count: number
-  height: number
-  metadataHex: string | null
-  commits: { page: number; sequence: number; entryCount: number; height: number; root: number; metaHex: string | null }[]
-  pairs: [string, number][]
-}
 
 const fixturesDir = new URL('../../fixtures/', import.meta.url)
 const file = fileURLToPath(new URL('v1-small.tailroot', fixturesDir))

@@ -4,19 +4,8 @@ import type { Test } from 'tap'
 import { MAX_VARINT_BYTES } from '../../lib/format/constants.ts'
 import { readVarint, varintSize, writeVarint } from '../../lib/format/varint.ts'
 import { Rng } from '../helpers/rng.ts'
+import { refLeb128 as leb128 } from './ref.ts'
 
-/** Reference LEB128 encoder written independently of the code under test (BigInt arithmetic). */
-function leb128(n: number): number[] {
-  let v = BigInt(n)
-  const out: number[] = []
-  do {
-    let b = Number(v & 0x7fn)
-    v >>= 7n
-    if (v > 0n) b |= 0x80
-    out.push(b)
-  } while (v > 0n)
-  return out
-}
 
 function roundTrip(t: Test, n: number, msg = ''): void {
   const buf = Buffer.alloc(16, 0xee)
