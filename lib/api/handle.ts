@@ -41,6 +41,8 @@ export interface IndexStats {
   /** Page number of the current commit page (0: none yet). */
   commitPage: number
   cachedPages: number
+  /** Estimated heap bytes of the cached pages (bounded by the cacheBytes option). */
+  cachedBytes: number
   cacheHits: number
   cacheMisses: number
   pageReads: number
@@ -361,6 +363,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       livePages: this.commit.livePages,
       commitPage: this.commit.page,
       cachedPages: this.f.cache.size,
+      cachedBytes: this.f.cache.bytes,
       cacheHits: this.f.cache.hits,
       cacheMisses: this.f.cache.misses,
       pageReads: this.f.reads,

@@ -22,7 +22,7 @@ export interface OpenOptions {
   durability?: Durability
   /** How long a writer waits for the write lock before LOCKED (default 10000). */
   lockTimeoutMs?: number
-  /** Bytes of decoded pages to cache (default 32 MiB). */
+  /** Heap bytes the cache of decoded pages may take, estimated (default 64 MiB). */
   cacheBytes?: number
   /**
    * 0 (default): reads outside a transaction look for other processes' commits causally (see
@@ -117,7 +117,7 @@ export function resolveOpenOptions(o: unknown): ResolvedOptions {
     pageSize: pageSize(r.pageSize),
     durability: durability(r.durability),
     lockTimeoutMs: nonNegative(r.lockTimeoutMs, 'lockTimeoutMs', 10000),
-    cacheBytes: nonNegative(r.cacheBytes, 'cacheBytes', 32 * 1024 * 1024),
+    cacheBytes: nonNegative(r.cacheBytes, 'cacheBytes', 64 * 1024 * 1024),
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
     vfs: vfs(r.vfs),
   }

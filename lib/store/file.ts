@@ -38,7 +38,7 @@ export class IndexFile implements NodeSource {
     this.header = header
     this.identity = identity
     this.pageSize = header.pageSize
-    this.cache = new NodeCache(Math.floor(cacheBytes / header.pageSize))
+    this.cache = new NodeCache(cacheBytes)
   }
 
   /** Opens and checks the header; NOT_FOUND, NOT_AN_INDEX, VERSION or CORRUPT otherwise. */
