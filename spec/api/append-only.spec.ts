@@ -13,8 +13,9 @@ import { Index, TailrootError } from '../../lib/index.ts'
 import { KeyGen, Model, randomRowId, utf8Kind } from '../helpers/model.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
+import { soakFactor } from '../helpers/soak.ts'
 
-const soak = Math.max(1, Number(process.env.TAILROOT_SOAK ?? '') || 1)
+const soak = soakFactor
 const seed = Rng.seedFromEnv()
 t.comment(`seed ${seed} (rerun with TAILROOT_SEED=${seed})`)
 

@@ -27,8 +27,8 @@ import type { FaultKind, FaultOp, FaultRule, OpRecord } from '../helpers/faulty-
 import { buildHistory } from './history.ts'
 import type { History } from './history.ts'
 import { describeDiff, listIndex } from './pair-set.ts'
+import { SOAK } from '../helpers/soak.ts'
 
-const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
 const P = 512
 const KINDS: FaultKind[] = ['EIO', 'ENOSPC', 'short', 'crash']
 

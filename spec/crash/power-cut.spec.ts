@@ -15,8 +15,8 @@ import { tmpDir } from '../helpers/tmp.ts'
 import { buildHistory, newestIntact } from './history.ts'
 import type { CommitRecord, History } from './history.ts'
 import { describeDiff, listIndex } from './pair-set.ts'
+import { SOAK } from '../helpers/soak.ts'
 
-const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
 
 // Commit page fields (FORMAT.md §8).
 const CMT_PREV = 40

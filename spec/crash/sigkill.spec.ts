@@ -11,8 +11,8 @@ import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { runChild } from '../helpers/children/run.ts'
 import { PairSet, describeDiff, listIndex } from './pair-set.ts'
+import { SOAK } from '../helpers/soak.ts'
 
-const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
 const ROUNDS = SOAK ? 200 : 25
 // Mirrors the shapes random-writer.ts writes.
 const GROUP = 5

@@ -18,8 +18,8 @@ import type { TreeNode } from '../../lib/format/node.ts'
 import { DecodeError, sealPage } from '../../lib/format/page.ts'
 import { randomInternal, randomLeaf } from '../format/gen.ts'
 import { Rng } from '../helpers/rng.ts'
+import { SOAK } from '../helpers/soak.ts'
 
-const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
 const CASES = SOAK ? 120_000 : 4_000
 const seed = Rng.seedFromEnv()
 t.comment(`seed ${seed}${SOAK ? ' (soak)' : ''}: rerun with TAILROOT_SEED=${seed}`)

@@ -29,8 +29,8 @@ import { sealPage } from '../../lib/format/page.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { MemVfs } from './mem-vfs.ts'
+import { SOAK } from '../helpers/soak.ts'
 
-const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
 const CASES = SOAK ? 120_000 : 3_000
 const seed = Rng.seedFromEnv()
 t.comment(`seed ${seed}${SOAK ? ' (soak)' : ''}: rerun with TAILROOT_SEED=${seed}`)

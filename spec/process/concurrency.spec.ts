@@ -13,8 +13,8 @@ import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { runChild } from '../helpers/children/run.ts'
 import type { Child } from '../helpers/children/run.ts'
+import { SOAK } from '../helpers/soak.ts'
 
-const SOAK = process.env.TAILROOT_SOAK === '1' || process.env.TAILROOT_SOAK === 'true'
 const DURATION_MS = SOAK ? 30_000 : 5_000
 
 function badLines(c: Child): string[] {
