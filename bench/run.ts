@@ -1,7 +1,11 @@
 // Benchmark harness: tailroot side by side with LMDB (lmdb), LevelDB
 // (classic-level) and SQLite (better-sqlite3), all in one process run.
 //
-//   npx tsx bench/run.ts [--quick] [--only=tailroot,lmdb,leveldb,sqlite] [--repeat=N]
+//   npm run bench -- [--quick] [--only=tailroot,lmdb,leveldb,sqlite] [--repeat=N]
+//
+// npm run bench compiles lib/ and bench/ with tsc and runs them with plain node, as users run the
+// published package: running through tsx (npx tsx bench/run.ts also works) transforms every
+// module on load and makes tailroot's own code up to twice as slow, while the peers are native.
 //
 //   --quick     every count divided by 10 (smoke run)
 //   --only=...  comma-separated engine names; also accepts lmdb-overlap (lmdb-js
@@ -58,7 +62,7 @@ interface Options {
 
 function usage(): string {
   return (
-    'usage: tsx bench/run.ts [--quick] [--only=name,...] [--repeat=N]\n' +
+    'usage: npm run bench -- [--quick] [--only=name,...] [--repeat=N]\n' +
     `engines: ${ENGINES.map((e) => e.name + (e.byDefault ? '' : ' (only with --only)')).join(', ')}`
   )
 }
