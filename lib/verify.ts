@@ -6,9 +6,8 @@
  */
 import { TailrootError } from './errors.ts'
 import type { Commit } from './format/commit.ts'
-import { comparePair, decodeNode, isLeaf } from './format/node.ts'
+import { comparePair, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
-import { DecodeError } from './format/page.ts'
 import { IndexFile } from './store/file.ts'
 import { nodeVfs } from './store/vfs.ts'
 import type { Vfs } from './store/vfs.ts'
@@ -49,23 +48,19 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
     if (c === null) return { ok: errors.length === 0, errors, sequence: 0, entries: 0, pages: 0 }
     if (f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
     let pages = 0
-    const visit = (page: number, level: number, parent: number, lower: Bound | null, upper: Bound | null): number => {
+    // Child-below-parent and root-below-commit are checked by the decoders (decodeInternal,
+    // decodeCommit); f.node checks the CRC, page number, layout and level of each page.
+    const visit = (page: number, level: number, lower: Bound | null, upper: Bound | null): number => {
       pages++
       let node: TreeNode
       try {
-        if (page >= parent) throw new DecodeError(`is not below its parent page ${parent}`)
-        const buf = f.readCheckedPage(page)
-        node = decodeNode(buf)
+        node = f.node(page, level)
       } catch (err) {
-        if (err instanceof TailrootError || err instanceof DecodeError) {
-          errors.push({ page, message: err instanceof DecodeError ? `${path}: page ${page}: ${err.message}` : err.message })
+        if (err instanceof TailrootError) {
+          errors.push({ page, message: err.message })
           return -1
         }
         throw err
-      }
-      if (node.level !== level) {
-        errors.push({ page, message: `${path}: page ${page}: level ${node.level} where ${level} was expected` })
-        return -1
       }
       if (isLeaf(node)) {
         const g = node.keys.length - 1
@@ -89,7 +84,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
         if (i + 1 < node.children.length && upper && comparePair(hi!.key, hi!.rowId, upper.key, upper.rowId) >= 0) {
           errors.push({ page, message: `${path}: page ${page}: separator ${i + 1} is not below the node's upper bound` })
         }
-        const n = visit(node.children[i]!, level - 1, page, lo, hi)
+        const n = visit(node.children[i]!, level - 1, lo, hi)
         if (n < 0) { broken = true; continue }
         if (n !== node.counts[i]) {
           errors.push({ page, message: `${path}: page ${page}: child ${i} (page ${node.children[i]}) holds ${n} entries but the node records ${node.counts[i]}` })
@@ -98,7 +93,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
       }
       return broken ? -1 : total
     }
-    const n = c.root === 0 ? 0 : visit(c.root, c.height - 1, c.page, null, null)
+    const n = c.root === 0 ? 0 : visit(c.root, c.height - 1, null, null)
     if (n >= 0 && n !== c.entryCount) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.entryCount} entries but the tree holds ${n}` })
     if (c.root !== 0 && errors.length === 0 && pages !== c.livePages) {
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.livePages} live pages but ${pages} are reachable` })

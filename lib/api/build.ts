@@ -19,8 +19,6 @@ import type { ResolvedBuildOptions } from './options.ts'
 
 export type Pair<K> = readonly [K, number]
 
-/** Thrown inside the streaming pass when the input turns out not to be sorted. */
-class Unsorted extends Error {}
 
 export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, options: unknown): ResolvedBuildOptions {
   if (typeof path !== 'string' || path.length === 0) throw invalid('Index.build: path must be a non-empty string')
@@ -51,7 +49,7 @@ export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, o
       try {
         writeTree(f, header, o, codec, entries, false)
       } catch (err) {
-        if (!(err instanceof UnsortedAt)) throw err
+        if (!(err instanceof Unsorted)) throw err
         // Input was not sorted: take back what was written, add the rest, sort, and start over.
         const all = readBackLeaves(f)
         for (const p of err.rest) all.push(p)
@@ -92,7 +90,8 @@ function isSorted(a: Encoded[]): boolean {
   return true
 }
 
-class UnsortedAt extends Unsorted {
+/** Thrown by the streaming pass when the input turns out not to be sorted; carries what is left. */
+class Unsorted extends Error {
   rest: Encoded[]
   iterator: Iterator<unknown> & Iterable<unknown>
   constructor(rest: Encoded[], iterator: Iterator<unknown>) {
@@ -113,7 +112,7 @@ function writeTree(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: 
     if (lastK !== null) {
       const c = k < lastK ? -1 : k > lastK ? 1 : r - lastR
       if (c === 0) continue
-      if (c < 0) { app.flush(); throw new UnsortedAt(pendingOf(b, k, r), it) }
+      if (c < 0) { app.flush(); throw new Unsorted(pendingOf(b, k, r), it) }
       if (h.unique && k === lastK) {
         throw new TailrootError('UNIQUE_VIOLATION', `${f.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} has more than one rowId (${lastR} and ${r}) in a unique index`)
       }

@@ -282,9 +282,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   /** Under the lock: adopt the newest commit and cut any torn tail after it. */
   private prepareWrite(): void {
-    this.adoptNewest(true)
-    const end = this.commit.page === 0 ? 1 : this.commit.page + 1
-    if (this.f.size() > end * this.pageSize) {
+    this.adoptNewest(true) // leaves knownSize at the size it just measured
+    const end = this.commitEnd()
+    if (this.knownSize > end * this.pageSize) {
       this.f.truncatePages(end)
       this.knownSize = end * this.pageSize
     }

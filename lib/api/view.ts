@@ -95,10 +95,13 @@ function ranks(s: ReadState, q: NormalRange): [number, number] {
 }
 
 function* decodeKeys(it: Iterable<[string, number]>, codec: KeyCodec): Generator<[Key, number]> {
+  // utf8 keys are decoded once per run of a key; binary keys get a fresh Buffer per pair.
+  const binary = codec.encoding === 'binary'
   let last: string | null = null
   let decoded: Key = ''
   for (const [k, r] of it) {
+    if (binary) { yield [codec.decode(k), r]; continue }
     if (k !== last) { last = k; decoded = codec.decode(k) }
-    yield [codec.encoding === 'binary' ? Buffer.from(decoded as Buffer) : decoded, r]
+    yield [decoded, r]
   }
 }

@@ -141,13 +141,16 @@ export class IndexFile implements NodeSource {
     return null
   }
 
-  /** CRC32C over the data pages a commit appended, as FORMAT.md §8 defines dataCrc. */
+  /**
+   * CRC32C over the data pages a commit appended, as FORMAT.md §8 defines dataCrc; -1 (which no
+   * CRC equals) when those pages are not all in the file.
+   */
   dataCrc(c: Commit): number {
     let crc = 0
     for (let p = c.firstDataPage; p < c.page; p += SCAN_CHUNK_PAGES) {
       const buf = this.readPages(p, Math.min(SCAN_CHUNK_PAGES, c.page - p))
       crc = crc32c(buf, crc)
-      if (buf.length < Math.min(SCAN_CHUNK_PAGES, c.page - p) * this.pageSize) return crc ^ 1
+      if (buf.length < Math.min(SCAN_CHUNK_PAGES, c.page - p) * this.pageSize) return -1
     }
     return crc >>> 0
   }

@@ -60,8 +60,6 @@ export class WriteLock {
     this.indexPath = indexPath
   }
 
-  get isHeld(): boolean { return this.held }
-
   /**
    * Takes the lock, passing the gate first; throws LOCKED once `timeoutMs` have passed. A handle
    * waiting for a lock that another handle of its own thread holds can only time out: every

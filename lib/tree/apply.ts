@@ -8,7 +8,7 @@ import { isLeaf, nodeSize } from '../format/node.ts'
 import type { InternalNode, LeafNode, TreeNode } from '../format/node.ts'
 import { batchLowerBound } from './batch.ts'
 import type { Batch } from './batch.ts'
-import { leafGroups, packInternals, packLeavesBalanced, underfullLimit } from './pack.ts'
+import { childEntries, leafGroups, packInternals, packLeavesBalanced, pieceEntries, underfullLimit } from './pack.ts'
 import type { ChildEntry, ChildRef } from './pack.ts'
 import type { NodeSource, TreeRoot } from './source.ts'
 
@@ -54,19 +54,6 @@ class Applier {
       const lastIds = prev.ids[lastG]!
       const [k, r] = separatorBetween(prev.keys[lastG]!, lastIds[lastIds.length - 1]!, leaf.keys[0]!, leaf.ids[0]![0]!)
       out.push({ ref: leaf, count: leaf.count, sepKey: k, sepId: r })
-    }
-    return out
-  }
-
-  private childEntries(n: InternalNode, sepKey: string, sepId: number): ChildEntry[] {
-    const out: ChildEntry[] = new Array(n.children.length)
-    for (let i = 0; i < n.children.length; i++) {
-      out[i] = {
-        ref: n.children[i]!,
-        count: n.counts[i]!,
-        sepKey: i === 0 ? sepKey : n.sepKeys[i - 1]!,
-        sepId: i === 0 ? sepId : n.sepIds[i - 1]!,
-      }
     }
     return out
   }
@@ -124,7 +111,7 @@ class Applier {
     // The first entry always inherits the node's own lower separator.
     entries[0]!.sepKey = sepKey
     entries[0]!.sepId = sepId
-    return packInternals(entries, node.level, this.pageSize).map(p => ({ ref: p.node, count: p.node.count, sepKey: p.sepKey, sepId: p.sepId }))
+    return pieceEntries(packInternals(entries, node.level, this.pageSize))
   }
 
   /** Merges every rewritten child that ended up underfull with a neighbour. */
@@ -150,12 +137,12 @@ class Applier {
       const g = leafGroups([na, nb])
       return this.leafEntries(packLeavesBalanced(g.keys, g.ids, this.pageSize), a.sepKey, a.sepId)
     }
-    const children = this.childEntries(na as InternalNode, a.sepKey, a.sepId)
-      .concat(this.childEntries(nb as InternalNode, b.sepKey, b.sepId))
+    const children = childEntries(na as InternalNode, a.sepKey, a.sepId)
+      .concat(childEntries(nb as InternalNode, b.sepKey, b.sepId))
     // A rewritten node can reach here with underfull rewritten children (even a single child)
     // that its own parent could not merge for lack of siblings: merge them now that they have some.
     this.fixUnderfull(children, level - 1)
-    return packInternals(children, level, this.pageSize).map(p => ({ ref: p.node, count: p.node.count, sepKey: p.sepKey, sepId: p.sepId }))
+    return pieceEntries(packInternals(children, level, this.pageSize))
   }
 
   run(t: TreeRoot): ApplyResult {
@@ -172,7 +159,7 @@ class Applier {
     let level = t.height === 0 ? 0 : levelOf(entries[0]!.ref, t.height - 1)
     while (entries.length > 1) {
       level++
-      entries = packInternals(entries, level, this.pageSize).map(p => ({ ref: p.node, count: p.node.count, sepKey: p.sepKey, sepId: p.sepId }))
+      entries = pieceEntries(packInternals(entries, level, this.pageSize))
     }
     // A root left with one child hands the root over to that child.
     let root = entries[0]!.ref

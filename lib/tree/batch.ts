@@ -8,10 +8,6 @@ export interface Batch {
   ins: boolean[]
 }
 
-export function emptyBatch(): Batch {
-  return { keys: [], ids: [], ins: [] }
-}
-
 /** First index in [lo, hi) whose pair is ≥ (k, r). */
 export function batchLowerBound(b: Batch, lo: number, hi: number, k: string, r: number): number {
   while (lo < hi) {

@@ -3,16 +3,21 @@
  * keeps at most a few pages of pending entries; complete nodes are written as soon as they are
  * known. The last two nodes of each level are balanced when the input ends.
  */
-import { MAX_VARINT_BYTES, SLOT_SIZE } from '../format/constants.ts'
+import { CHILD_FIXED_SIZE, MAX_VARINT_BYTES, SEPARATOR_OVERHEAD, SLOT_SIZE } from '../format/constants.ts'
 import { leafSize } from '../format/node.ts'
 import type { LeafNode, TreeNode } from '../format/node.ts'
 import { separatorBetween } from './apply.ts'
-import { packInternals, packLeaves, packLeavesBalanced } from './pack.ts'
+import { childEntries, packInternals, packLeaves, packLeavesBalanced } from './pack.ts'
 import type { ChildEntry } from './pack.ts'
 import type { TreeRoot } from './source.ts'
 
 /** Pending bytes at which a level packs and writes all but its last two nodes. */
 const FLUSH_PAGES = 4
+
+/** An upper bound of a child entry's bytes in an internal page (FORMAT.md §6). */
+function entryBytesBound(e: ChildEntry): number {
+  return CHILD_FIXED_SIZE + SLOT_SIZE + SEPARATOR_OVERHEAD + e.sepKey.length
+}
 
 export class TreeBuilder {
   private readonly pageSize: number
@@ -35,8 +40,6 @@ export class TreeBuilder {
     this.leafLimit = Math.floor(pageSize * fill)
     this.append = append
   }
-
-  get count(): number { return this.total }
 
   /** Adds the next pair; pairs must come in strictly ascending order (the caller checks). */
   add(k: string, r: number): void {
@@ -91,7 +94,7 @@ export class TreeBuilder {
   private push(level: number, e: ChildEntry): void {
     if (this.levels.length <= level) { this.levels.push([]); this.levelBytes.push(0); this.emitted.push(0) }
     this.levels[level]!.push(e)
-    this.levelBytes[level]! += 12 + e.sepKey.length + 11
+    this.levelBytes[level]! += entryBytesBound(e)
     if (this.levelBytes[level]! >= FLUSH_PAGES * this.pageSize) this.flushLevel(level, false)
   }
 
@@ -105,18 +108,9 @@ export class TreeBuilder {
       this.emitted[level + 1]!++
       this.push(level + 1, { ref: page, count: p.node.count, sepKey: p.sepKey, sepId: p.sepId })
     }
-    const rest: ChildEntry[] = []
-    for (let i = pieces.length - keep; i < pieces.length; i++) {
-      const n = pieces[i]!.node
-      for (let c = 0; c < n.children.length; c++) {
-        rest.push({
-          ref: n.children[c]!, count: n.counts[c]!,
-          sepKey: c === 0 ? pieces[i]!.sepKey : n.sepKeys[c - 1]!, sepId: c === 0 ? pieces[i]!.sepId : n.sepIds[c - 1]!,
-        })
-      }
-    }
+    const rest = pieces.slice(pieces.length - keep).flatMap(p => childEntries(p.node, p.sepKey, p.sepId))
     this.levels[level] = rest
-    this.levelBytes[level] = rest.reduce((s, e) => s + 12 + e.sepKey.length + 11, 0)
+    this.levelBytes[level] = rest.reduce((s, e) => s + entryBytesBound(e), 0)
   }
 
   /** Takes back the pairs not yet written (to restart after unsorted input). */

@@ -118,6 +118,25 @@ export interface InternalPiece {
   sepId: number
 }
 
+/** The children of an internal node as entries; the first inherits `sepKey`/`sepId`. */
+export function childEntries(n: InternalNode, sepKey: string, sepId: number): ChildEntry[] {
+  const out: ChildEntry[] = new Array(n.children.length)
+  for (let i = 0; i < n.children.length; i++) {
+    out[i] = {
+      ref: n.children[i]!,
+      count: n.counts[i]!,
+      sepKey: i === 0 ? sepKey : n.sepKeys[i - 1]!,
+      sepId: i === 0 ? sepId : n.sepIds[i - 1]!,
+    }
+  }
+  return out
+}
+
+/** Packed internal nodes as entries of the level above. */
+export function pieceEntries(pieces: InternalPiece[]): ChildEntry[] {
+  return pieces.map(p => ({ ref: p.node, count: p.node.count, sepKey: p.sepKey, sepId: p.sepId }))
+}
+
 function childEntryCost(e: ChildEntry, first: boolean): number {
   return CHILD_FIXED_SIZE + (first ? 0 : separatorSize(e.sepKey, e.sepId))
 }

@@ -72,14 +72,6 @@ export function hasPair(src: NodeSource, t: TreeRoot, k: string, r: number): boo
   return i < ids.length && ids[i] === r
 }
 
-/** True when key k has at least one rowId other than `except`. */
-export function keyHasOtherId(src: NodeSource, t: TreeRoot, k: string, except: number): boolean {
-  const lo = countLess(src, t, k, -1)
-  const hi = countLess(src, t, k, Infinity)
-  if (hi - lo > 1) return true
-  return hi - lo === 1 && !hasPair(src, t, k, except)
-}
-
 /** All rowIds of key k, ascending: one descent, then along the leaves the key spans. */
 export function idsOf(src: NodeSource, t: TreeRoot, k: string): number[] {
   const c = new Cursor(src, t)
