@@ -3,12 +3,17 @@
  * level, child-below-parent bounds, layout), key order across the whole tree, subtree counts,
  * the commit's entry and live-page counts, and the newest commit's data checksum. Damage is
  * reported, not thrown, and checking goes on past it to report every damaged page.
+ *
+ * A crafted file must not make it run away: each page is visited once (a page reached a second
+ * time is reported, not descended into again, so a DAG of shared children costs its size, not
+ * its paths), recursion is bounded by the commit's height (≤ 255, as every read checks the level
+ * it expects), and the error list keeps the first MAX_ERRORS errors and counts the rest.
  */
 import { TailrootError } from './errors.ts'
-import type { Commit } from './format/commit.ts'
 import { comparePair, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
 import { IndexFile } from './store/file.ts'
+import type { RejectedCommit } from './store/tail-scan.ts'
 import { nodeVfs } from './store/vfs.ts'
 import type { Vfs } from './store/vfs.ts'
 
@@ -19,38 +24,86 @@ export interface VerifyError {
 
 export interface VerifyResult {
   ok: boolean
+  /** The first MAX_ERRORS errors found. */
   errors: VerifyError[]
+  /** How many more errors were found and left out of `errors`. */
+  omittedErrors: number
   /** The commit checked (0 when the file has none yet). */
   sequence: number
   entries: number
   pages: number
 }
 
+/** The most errors a result lists; a crafted file could otherwise give one per page or more. */
+export const MAX_ERRORS = 100
+
 interface Bound { key: string; rowId: number }
 
+/** The errors found: the first MAX_ERRORS kept, the rest only counted. */
+class ErrorList {
+  readonly kept: VerifyError[] = []
+  omitted = 0
+
+  push(e: VerifyError): void {
+    if (this.kept.length < MAX_ERRORS) this.kept.push(e)
+    else this.omitted++
+  }
+
+  result(sequence: number, entries: number, pages: number): VerifyResult {
+    return { ok: this.kept.length === 0, errors: this.kept, omittedErrors: this.omitted, sequence, entries, pages }
+  }
+}
+
+/**
+ * Pages already visited, one bit each, in chunks allocated as pages are reached: memory follows
+ * the pages visited (an eighth of a byte each), not the largest page number a crafted commit names.
+ */
+class PageSet {
+  private static readonly CHUNK = 8192
+  private readonly chunks = new Map<number, Uint8Array>()
+
+  /** Adds `page`; false when it was there already. */
+  add(page: number): boolean {
+    const n = Math.floor(page / PageSet.CHUNK)
+    let chunk = this.chunks.get(n)
+    if (chunk === undefined) this.chunks.set(n, chunk = new Uint8Array(PageSet.CHUNK / 8))
+    const i = page % PageSet.CHUNK
+    const byte = i >>> 3
+    const bit = 1 << (i & 7)
+    if ((chunk[byte]! & bit) !== 0) return false
+    chunk[byte] = chunk[byte]! | bit
+    return true
+  }
+}
+
 export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
-  const errors: VerifyError[] = []
+  const errors = new ErrorList()
   let f: IndexFile
   try {
     f = IndexFile.open(vfs, path, false, 0)
   } catch (err) {
     if (err instanceof TailrootError && err.code === 'CORRUPT') {
-      return { ok: false, errors: [{ page: 0, message: err.message }], sequence: 0, entries: 0, pages: 0 }
+      errors.push({ page: 0, message: err.message })
+      return errors.result(0, 0, 0)
     }
     throw err
   }
   try {
-    const rejected: Commit[] = []
-    const c = f.findNewestCommit(0, f.pageCount(), rejected)
-    for (const r of rejected) {
-      errors.push({ page: r.page, message: `${path}: commit ${r.sequence} at page ${r.page} is whole, but its data pages ${r.firstDataPage}..${r.page - 1} do not match its checksum (damaged, or lost in a power cut with durability 'none'); the index opens at the commit before it` })
-    }
-    if (c === null) return { ok: errors.length === 0, errors, sequence: 0, entries: 0, pages: 0 }
+    const c = f.findNewestCommit(0, (r: RejectedCommit) => {
+      errors.push({ page: r.commit.page, message: `${path}: ${r.reason}; the index opens at an older commit` })
+    })
+    if (c === null) return errors.result(0, 0, 0)
     if (f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
     let pages = 0
+    const visited = new PageSet()
     // Child-below-parent and root-below-commit are checked by the decoders (decodeInternal,
-    // decodeCommit); f.node checks the CRC, page number, layout and level of each page.
-    const visit = (page: number, level: number, lower: Bound | null, upper: Bound | null): number => {
+    // decodeCommit); f.node checks the CRC, page number, layout and level of each page. Levels
+    // strictly decrease along a descent, so recursion is at most c.height (≤ 255) deep.
+    const visit = (page: number, level: number, parent: number, lower: Bound | null, upper: Bound | null): number => {
+      if (!visited.add(page)) {
+        errors.push({ page, message: `${path}: page ${page}: reached a second time (from page ${parent}); a page has one parent, so it was not checked again` })
+        return -1
+      }
       pages++
       let node: TreeNode
       try {
@@ -84,7 +137,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
         if (i + 1 < node.children.length && upper && comparePair(hi!.key, hi!.rowId, upper.key, upper.rowId) >= 0) {
           errors.push({ page, message: `${path}: page ${page}: separator ${i + 1} is not below the node's upper bound` })
         }
-        const n = visit(node.children[i]!, level - 1, lo, hi)
+        const n = visit(node.children[i]!, level - 1, page, lo, hi)
         if (n < 0) { broken = true; continue }
         if (n !== node.counts[i]) {
           errors.push({ page, message: `${path}: page ${page}: child ${i} (page ${node.children[i]}) holds ${n} entries but the node records ${node.counts[i]}` })
@@ -93,12 +146,12 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
       }
       return broken ? -1 : total
     }
-    const n = c.root === 0 ? 0 : visit(c.root, c.height - 1, null, null)
+    const n = c.root === 0 ? 0 : visit(c.root, c.height - 1, c.page, null, null)
     if (n >= 0 && n !== c.entryCount) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.entryCount} entries but the tree holds ${n}` })
-    if (c.root !== 0 && errors.length === 0 && pages !== c.livePages) {
+    if (c.root !== 0 && errors.kept.length === 0 && pages !== c.livePages) {
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.livePages} live pages but ${pages} are reachable` })
     }
-    return { ok: errors.length === 0, errors, sequence: c.sequence, entries: c.entryCount, pages }
+    return errors.result(c.sequence, c.entryCount, pages)
   } finally {
     f.release()
   }

@@ -5,14 +5,14 @@
  */
 import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'
-import { COMMIT_DATA_SYNCED, FILE_ID_SIZE, FORMAT_VERSION, PAGE_LEAF, maxKeyBytes } from '../format/constants.ts'
-import { encodeCommit } from '../format/commit.ts'
+import { FILE_ID_SIZE, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
+import { EMPTY_COMMIT } from '../format/commit.ts'
 import { encodeHeader } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
-import { decodeNode } from '../format/node.ts'
-import type { LeafNode } from '../format/node.ts'
+import { decodeNode, isLeaf } from '../format/node.ts'
 import { KeyCodec } from '../keys.ts'
-import { Appender, IndexFile } from '../store/file.ts'
+import { CommitWriter } from '../store/commit-writer.ts'
+import { IndexFile } from '../store/file.ts'
 import { TreeBuilder } from '../tree/build.ts'
 import { resolveBuildOptions } from './options.ts'
 import type { ResolvedBuildOptions } from './options.ts'
@@ -38,16 +38,17 @@ export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, o
   try {
     if (!vfs.createExclusive(tmp, encodeHeader(header))) throw invalid(`${tmp}: temporary file exists`)
   } catch (err) { throw ioError(tmp, 'creating', err) }
-  const f = IndexFile.open(vfs, tmp, true, 0)
   let published = false
+  let f: IndexFile | null = null
   try {
+    f = IndexFile.open(vfs, tmp, true, 0)
     if (Array.isArray(entries)) {
       const enc = encodeAll(entries, codec)
       if (!isSorted(enc)) enc.sort(comparePairs)
-      writeTree(f, header, o, codec, enc, true)
+      writeFirstCommit(f, header, o, codec, enc, true)
     } else {
       try {
-        writeTree(f, header, o, codec, entries, false)
+        writeFirstCommit(f, header, o, codec, entries, false)
       } catch (err) {
         if (!(err instanceof Unsorted)) throw err
         // Input was not sorted: take back what was written, add the rest, sort, and start over.
@@ -56,15 +57,17 @@ export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, o
         for (const p of err.iterator) all.push(encodePair(p, codec))
         all.sort(comparePairs)
         f.truncatePages(1)
-        writeTree(f, header, o, codec, all, true)
+        writeFirstCommit(f, header, o, codec, all, true)
       }
     }
     if (!vfs.publish(tmp, path)) throw invalid(`${path}: Index.build creates a new index, but the file already exists`)
     published = true
     return o
   } finally {
-    f.release()
-    if (!published) vfs.remove(tmp)
+    f?.release()
+    if (!published) {
+      try { vfs.remove(tmp) } catch { /* the original error matters more */ }
+    }
   }
 }
 
@@ -101,9 +104,10 @@ class Unsorted extends Error {
   }
 }
 
-function writeTree(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: KeyCodec, pairs: Iterable<unknown>, encoded: boolean): void {
-  const app = new Appender(f, 1)
-  const b = new TreeBuilder(h.pageSize, o.fill, n => app.appendNode(n))
+/** Streams the pairs into a tree and commits it as the file's first commit. */
+function writeFirstCommit(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: KeyCodec, pairs: Iterable<unknown>, encoded: boolean): void {
+  const w = new CommitWriter(f, EMPTY_COMMIT, o.durability)
+  const b = new TreeBuilder(h.pageSize, o.fill, n => w.append(n))
   let lastK: string | null = null
   let lastR = -1
   const it = pairs[Symbol.iterator]()
@@ -112,7 +116,7 @@ function writeTree(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: 
     if (lastK !== null) {
       const c = k < lastK ? -1 : k > lastK ? 1 : r - lastR
       if (c === 0) continue
-      if (c < 0) { app.flush(); throw new Unsorted(pendingOf(b, k, r), it) }
+      if (c < 0) { w.flush(); throw new Unsorted(pendingOf(b, k, r), it) }
       if (h.unique && k === lastK) {
         throw new TailrootError('UNIQUE_VIOLATION', `${f.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} has more than one rowId (${lastR} and ${r}) in a unique index`)
       }
@@ -122,16 +126,7 @@ function writeTree(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: 
     lastR = r
   }
   const tree = b.finish()
-  app.flush()
-  const full = o.durability === 'full'
-  if (full) f.sync()
-  const commit = {
-    page: app.nextPage, sequence: 1, root: tree.root as number, height: tree.height, flags: full ? COMMIT_DATA_SYNCED : 0,
-    entryCount: tree.count, prevCommit: 0, firstDataPage: 1, dataCrc: app.dataCrc >>> 0, livePages: app.written,
-    timestamp: Date.now(), meta: null,
-  }
-  f.write(encodeCommit(commit, h.fileId, h.pageSize), commit.page)
-  if (full) f.sync()
+  w.commit({ root: tree.root, height: tree.height, entryCount: tree.count, livePages: w.written, meta: null })
 }
 
 /** The builder's unwritten pairs plus the out-of-order one. */
@@ -146,9 +141,8 @@ function readBackLeaves(f: IndexFile): Encoded[] {
   const out: Encoded[] = []
   const n = f.pageCount()
   for (let p = 1; p < n; p++) {
-    const buf = f.readCheckedPage(p)
-    if (buf[0] !== PAGE_LEAF) continue
-    const leaf = decodeNode(buf) as LeafNode
+    const leaf = decodeNode(f.readCheckedPage(p))
+    if (!isLeaf(leaf)) continue
     for (let g = 0; g < leaf.keys.length; g++) for (const r of leaf.ids[g]!) out.push([leaf.keys[g]!, r])
   }
   return out

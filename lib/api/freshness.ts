@@ -5,7 +5,8 @@
  * millisecond, and no handle of this thread has committed since. Anything that reached this
  * process through an event (a message from a writer, a child's exit, a timer) therefore starts a
  * new run and is always seen, while a tight loop of reads costs one fstat per millisecond.
- * `maxStalenessMs` > 0 replaces this with a plain time bound.
+ * `maxStalenessMs` > 0 replaces the run and clock conditions with a plain time bound; commits of
+ * this thread's handles are still seen at once.
  */
 
 let run = 0
@@ -38,9 +39,10 @@ export class Freshness {
 
   /** Whether a read must look for newer commits now. */
   due(): boolean {
+    if (this.lastCommits !== localCommits) return true
     const now = Date.now()
     if (this.maxStalenessMs > 0) return now - this.lastMs >= this.maxStalenessMs
-    return now !== this.lastMs || this.lastRun !== run || this.lastCommits !== localCommits
+    return now !== this.lastMs || this.lastRun !== run
   }
 
   /** Records that the handle just looked (or committed, and so knows the newest commit). */
@@ -53,5 +55,6 @@ export class Freshness {
   /** Forgets the last look, so the next read looks again. */
   reset(): void {
     this.lastMs = -1
+    this.lastCommits = -1
   }
 }

@@ -4,16 +4,16 @@
  */
 import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'
-import { COMMIT_DATA_SYNCED, DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
-import { EMPTY_COMMIT, encodeCommit } from '../format/commit.ts'
+import { DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeHeader } from '../format/header.ts'
 import type { KeyEncoding } from '../format/header.ts'
 import { KeyCodec } from '../keys.ts'
 import type { Key } from '../keys.ts'
-import { Appender, IndexFile } from '../store/file.ts'
+import { CommitWriter } from '../store/commit-writer.ts'
+import type { IndexFile } from '../store/file.ts'
+import { TailFollower } from '../store/follower.ts'
 import { WriteLock } from '../store/lock.ts'
-import { writeTree } from '../tree/write.ts'
 import { verifyFile } from '../verify.ts'
 import type { VerifyResult } from '../verify.ts'
 import { buildIndexFile } from './build.ts'
@@ -22,7 +22,8 @@ import { Freshness, noteLocalCommit } from './freshness.ts'
 import { resolveOpenOptions } from './options.ts'
 import type { BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
 import { Snapshot } from './snapshot.ts'
-import { Transaction } from './transaction.ts'
+import { TransactionControl } from './transaction.ts'
+import type { Transaction } from './transaction.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
 
@@ -51,29 +52,27 @@ export interface IndexStats {
 export class Index<K extends Key = string> extends ReadView<K> {
   readonly path: string
   protected readonly codec: KeyCodec
-  private f: IndexFile
-  private commit: Commit
+  private readonly follower: TailFollower
   private readonly opts: ResolvedOptions
   private lock: WriteLock | null = null
   private tx: Transaction<K> | null = null
   private closed = false
   private readonly freshness: Freshness
-  /** File size at the last scan for new commits. */
-  private knownSize: number
-  /** lastPageStamp() at the last scan, when the file extended past the commit. */
-  private tailStamp = ''
 
-  private constructor(path: string, opts: ResolvedOptions, f: IndexFile) {
+  private constructor(path: string, opts: ResolvedOptions, follower: TailFollower) {
     super()
     this.path = path
     this.opts = opts
-    this.f = f
-    this.codec = new KeyCodec(f.header.keyEncoding, maxKeyBytes(f.pageSize), path)
-    this.knownSize = f.size()
-    this.commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
+    this.follower = follower
+    this.codec = new KeyCodec(follower.file.header.keyEncoding, maxKeyBytes(follower.file.pageSize), path)
     this.freshness = new Freshness(opts.maxStalenessMs)
     this.freshness.looked()
   }
+
+  /** The file this handle reads (it changes when the path is replaced). */
+  private get f(): IndexFile { return this.follower.file }
+  /** The commit this handle reads. */
+  private get commit(): Commit { return this.follower.commit }
 
   /**
    * Creates a new index file at `path` from (key, rowId) pairs, bottom-up with full leaves (see
@@ -113,12 +112,16 @@ export class Index<K extends Key = string> extends ReadView<K> {
       // Another process may create it first; then we open theirs (and check our options against it).
       try { o.vfs.createExclusive(path, header) } catch (err) { throw ioError(path, 'creating', err) }
     }
-    const f = IndexFile.open(o.vfs, path, !o.readOnly, o.cacheBytes)
+    let idx: Index<K> | null = null
+    const follower = TailFollower.open({
+      vfs: o.vfs, path, writable: !o.readOnly, cacheBytes: o.cacheBytes, onReplaced: () => idx?.lock?.resetGate(),
+    })
     try {
-      checkStored(path, o, f)
-      return new Index<K>(path, o, f)
+      checkStored(path, o, follower.file)
+      idx = new Index<K>(path, o, follower)
+      return idx
     } catch (err) {
-      f.release()
+      follower.close()
       throw err
     }
   }
@@ -142,7 +145,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return this.commit.meta ? Buffer.from(this.commit.meta) : null
   }
 
-  private checkOpen(): void {
+  protected checkOpen(): void {
     if (this.closed) throw new TailrootError('CLOSED', `${this.path}: the index is closed`, { path: this.path })
   }
 
@@ -166,68 +169,10 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return this.adoptNewest(true)
   }
 
-  /**
-   * Adopts commits appended since the last look. `checkPath` also compares the file at the path
-   * with the one open (one more stat); implicit checks before reads skip it, refresh() and
-   * writers never do.
-   */
+  /** Adopts commits appended since the last look (see TailFollower.look). */
   private adoptNewest(checkPath: boolean): boolean {
     this.freshness.looked()
-    if (checkPath) {
-      let id
-      try { id = this.opts.vfs.identity(this.path) } catch (err) { throw ioError(this.path, 'stat', err) }
-      if (id !== null && (id.dev !== this.f.identity.dev || id.ino !== this.f.identity.ino)) return this.reopen()
-    }
-    const size = this.f.size()
-    const commitEnd = this.commitEnd() * this.pageSize
-    if (size < commitEnd) {
-      // Bytes up to a commit never change, so this file is not the one we knew: start over.
-      this.f.cache.clear()
-      this.knownSize = size
-      this.tailStamp = ''
-      const before = this.commit
-      this.commit = this.f.findNewestCommit(0) ?? EMPTY_COMMIT
-      return this.commit !== before
-    }
-    // A tail after the known commit (torn, or new commits) can be cut and rewritten to the same
-    // length, so while there is one, its last page's header is compared too.
-    const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
-    if (size === this.knownSize && stamp === this.tailStamp) return false
-    this.knownSize = size
-    this.tailStamp = stamp
-    const c = this.f.findNewestCommit(this.commit.page)
-    if (c === null || c.sequence <= this.commit.sequence) return false
-    this.commit = c
-    return true
-  }
-
-  /** The page after the current commit: where the next commit's pages go. */
-  private commitEnd(): number {
-    return this.commit.page === 0 ? 1 : this.commit.page + 1
-  }
-
-  /** The common header of the last whole page (type, CRC, page number) as a string. */
-  private lastPageStamp(size: number): string {
-    const last = Math.floor(size / this.pageSize) - 1
-    return last < 1 ? '' : this.f.readPages(last, 1).toString('latin1', 0, 16)
-  }
-
-  /** The path names a different file now: switch to it. */
-  private reopen(): boolean {
-    const f = IndexFile.open(this.opts.vfs, this.path, !this.opts.readOnly, this.opts.cacheBytes)
-    const h = f.header
-    if (h.keyEncoding !== this.keyEncoding || h.unique !== this.unique || h.pageSize !== this.pageSize) {
-      f.release()
-      throw new TailrootError('INVALID_ARGUMENT', `${this.path}: the file was replaced by an index with different settings`, { path: this.path })
-    }
-    const old = this.f
-    this.f = f
-    this.lock?.resetGate()
-    this.knownSize = f.size()
-    const before = this.commit
-    this.commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
-    old.release()
-    return this.commit.sequence !== before.sequence || this.commit.page !== before.page
+    return this.follower.look(checkPath)
   }
 
   /** Adds the pair as one durable commit; false (and nothing written) when it was there. */
@@ -253,14 +198,15 @@ export class Index<K extends Key = string> extends ReadView<K> {
     this.lock.acquire(this.opts.lockTimeoutMs)
     try {
       this.prepareWrite()
-      const tx = new Transaction<K>({
+      // The callback gets tx.tx, which cannot end the transaction; only this handle holds the control.
+      const tx = new TransactionControl<K>({
         path: this.path, src: this.f, tree: this.tree(), sequence: this.commit.sequence,
         pageSize: this.pageSize, unique: this.unique, codec: this.codec,
       })
-      this.tx = tx
+      this.tx = tx.tx
       let result: T
       try {
-        result = fn(tx)
+        result = fn(tx.tx)
       } catch (err) {
         tx.abandon()
         throw err
@@ -282,62 +228,32 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   /** Under the lock: adopt the newest commit and cut any torn tail after it. */
   private prepareWrite(): void {
-    this.adoptNewest(true) // leaves knownSize at the size it just measured
-    const end = this.commitEnd()
-    if (this.knownSize > end * this.pageSize) {
-      this.f.truncatePages(end)
-      this.knownSize = end * this.pageSize
-    }
+    this.freshness.looked()
+    this.follower.prepareWrite()
   }
 
-  private commitTransaction(tx: Transaction<K>): void {
+  private commitTransaction(tx: TransactionControl<K>): void {
     const { tree, replaced } = tx.finish()
-    const full = this.opts.durability === 'full'
-    const first = this.commitEnd()
-    const app = new Appender(this.f, first)
+    const prev = this.commit
+    const w = new CommitWriter(this.f, prev, this.opts.durability)
     let c: Commit
-    let commitPageWritten = false
     try {
-      const root = tree.height === 0 ? 0 : writeTree(tree.root, n => app.appendNode(n))
-      app.flush()
-      if (full && app.written > 0) this.f.sync()
-      c = {
-        page: app.nextPage,
-        sequence: this.commit.sequence + 1,
+      const root = tree.height === 0 ? 0 : w.appendTree(tree.root)
+      c = w.commit({
         root,
         height: tree.height,
-        flags: full ? COMMIT_DATA_SYNCED : 0,
         entryCount: tree.count,
-        prevCommit: this.commit.page,
-        firstDataPage: first,
-        dataCrc: app.dataCrc >>> 0,
-        livePages: this.commit.livePages - replaced + app.written,
-        timestamp: Date.now(),
-        meta: tx.metadata === undefined ? this.commit.meta : tx.metadata,
-      }
-      this.f.write(encodeCommit(c, this.f.header.fileId, this.pageSize), c.page)
-      // From here on the page is whole in the file (a failed write leaves at most part of it,
-      // which no reader takes for a commit).
-      commitPageWritten = true
-      if (full) this.f.sync()
+        livePages: prev.livePages - replaced + w.written,
+        meta: tx.metadata === undefined ? prev.meta : tx.metadata,
+      })
     } catch (err) {
-      // Whatever happens next, this handle must not trust its cached copies of these pages.
-      this.f.cache.dropFrom(first)
-      this.knownSize = -1
+      w.abort()
+      // Whatever happens next, the next read must look at the file again.
+      this.follower.commitFailed()
       this.freshness.reset()
-      if (!commitPageWritten) {
-        // No whole commit page: the pages are an uncommitted tail nobody can have adopted. Cut it.
-        try { this.f.truncatePages(first) } catch { /* the next writer cuts it */ }
-        throw err
-      }
-      // The commit page may be whole in the file, and other processes may have adopted it
-      // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
-      // as after a crash at this instant; the next look adopts it if it is whole.
-      const e = err as TailrootError
-      throw new TailrootError('IO', `${e.message} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.path, cause: err })
+      throw err
     }
-    this.commit = c
-    this.knownSize = (c.page + 1) * this.pageSize
+    this.follower.committed(c)
     noteLocalCommit()
     this.freshness.looked()
   }
@@ -376,7 +292,12 @@ export class Index<K extends Key = string> extends ReadView<K> {
     if (this.tx !== null) throw invalid(`${this.path}: close() inside a transaction`)
     this.closed = true
     this.lock?.close()
-    this.f.release()
+    this.follower.close()
+  }
+
+  /** close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close()
   }
 }
 

@@ -8,7 +8,7 @@ import { nodeVfs } from '../store/vfs.ts'
 export type Durability = 'full' | 'none'
 
 export interface OpenOptions {
-  /** Create the file when it does not exist (default true). */
+  /** Create the file when it does not exist (default true; with readOnly, true is INVALID_ARGUMENT). */
   create?: boolean
   /** Never write, never lock; the file may be unwritable (default false). */
   readOnly?: boolean
@@ -27,7 +27,8 @@ export interface OpenOptions {
   /**
    * 0 (default): reads outside a transaction look for other processes' commits causally (see
    * lib/api/freshness.ts and README, "Seeing other processes' commits"). > 0: they look when at
-   * least this many milliseconds passed since the last look. refresh() always looks.
+   * least this many milliseconds passed since the last look, or a handle of this thread
+   * committed since. refresh() always looks.
    */
   maxStalenessMs?: number
   /** File-system layer (for fault-injection tests). */
@@ -109,9 +110,12 @@ function vfs(v: unknown): Vfs {
 
 export function resolveOpenOptions(o: unknown): ResolvedOptions {
   const r = checkObject(o, OPEN_KEYS, 'Index.open options')
+  const create = bool(r.create, 'create')
+  const readOnly = bool(r.readOnly, 'readOnly') ?? false
+  if (readOnly && create === true) throw invalid('options readOnly and create: true contradict each other: a readOnly open never creates a file')
   return {
-    create: bool(r.create, 'create') ?? true,
-    readOnly: bool(r.readOnly, 'readOnly') ?? false,
+    create: create ?? true,
+    readOnly,
     unique: bool(r.unique, 'unique'),
     keyEncoding: encoding(r.keyEncoding),
     pageSize: pageSize(r.pageSize),

@@ -6,36 +6,60 @@ import type { IndexFile } from '../store/file.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
 
+/**
+ * The safety net for snapshots that are dropped without close(): the file reference of a collected
+ * snapshot is released, so its descriptor does not stay open for the life of the process. The
+ * held value is the file, which does not reference the snapshot (else it would never be collected).
+ */
+const forgotten = new FinalizationRegistry<IndexFile>(file => file.release())
+
 export class Snapshot<K extends Key = string> extends ReadView<K> {
-  private file: IndexFile | null
-  private readonly commit: Commit
+  #file: IndexFile | null
+  readonly #commit: Commit
   protected readonly codec: KeyCodec
 
   constructor(file: IndexFile, commit: Commit, codec: KeyCodec) {
     super()
-    this.file = file.retain()
-    this.commit = commit
+    this.#file = file.retain()
+    this.#commit = commit
     this.codec = codec
+    forgotten.register(this, file, this)
   }
 
   get sequence(): number {
-    this.readState()
-    return this.commit.sequence
+    this.checkOpen()
+    return this.#commit.sequence
   }
 
   /** The metadata blob of the pinned commit, or null. */
   get metadata(): Buffer | null {
-    this.readState()
-    return this.commit.meta ? Buffer.from(this.commit.meta) : null
+    this.checkOpen()
+    return this.#commit.meta ? Buffer.from(this.#commit.meta) : null
+  }
+
+  protected checkOpen(): void {
+    this.#openFile()
+  }
+
+  #openFile(): IndexFile {
+    if (!this.#file) throw new TailrootError('CLOSED', `${this.codec.path}: the snapshot is closed`, { path: this.codec.path })
+    return this.#file
   }
 
   protected readState(): ReadState {
-    if (!this.file) throw new TailrootError('CLOSED', `${this.codec.path}: the snapshot is closed`, { path: this.codec.path })
-    return { src: this.file, tree: { root: this.commit.root, height: this.commit.height, count: this.commit.entryCount }, pending: null }
+    return { src: this.#openFile(), tree: { root: this.#commit.root, height: this.#commit.height, count: this.#commit.entryCount }, pending: null }
   }
 
-  /** Releases the snapshot; the file stays open while another view still uses it. */
+  /** Releases the snapshot; the file stays open while another view still uses it. Idempotent. */
   close(): void {
-    if (this.file) { this.file.release(); this.file = null }
+    if (!this.#file) return
+    forgotten.unregister(this)
+    this.#file.release()
+    this.#file = null
+  }
+
+  /** close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close()
   }
 }

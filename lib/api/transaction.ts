@@ -1,6 +1,11 @@
 /**
  * A write transaction: buffers changes in memory, reads its own writes, and hands the resulting
  * tree to its Index when the callback returns.
+ *
+ * Two objects: the TransactionControl, which only the handle holds, owns the state and the
+ * lifecycle (finish, abandon, whether anything changed); the Transaction the callback gets
+ * reaches it through a #private field, so a caller can neither end the transaction (and commit
+ * half of it) nor read its internals.
  */
 import { TailrootError, invalid } from '../errors.ts'
 import { maxMetaBytes } from '../format/constants.ts'
@@ -9,6 +14,7 @@ import { applyBatch } from '../tree/apply.ts'
 import { countLess, hasPair } from '../tree/read.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import { Pending } from './pending.ts'
+import type { KeyBounds, RangeOptions } from './range-options.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
 
@@ -22,101 +28,147 @@ export interface TransactionBase {
   codec: KeyCodec
 }
 
-export class Transaction<K extends Key = string> extends ReadView<K> {
-  protected readonly codec: KeyCodec
-  private tree: TreeRoot
-  private readonly pending = new Pending()
-  private replaced = 0
-  private active = true
-  /** Whether any call changed the index (returned true). */
-  changed = false
-  /** New commit metadata; undefined keeps the previous commit's. */
-  metadata: Buffer | null | undefined = undefined
+/** What a finished transaction hands to the commit. */
+export interface TransactionResult {
+  tree: TreeRoot
+  /** Clean pages of the starting tree that the new tree no longer uses. */
+  replaced: number
+}
 
-  private readonly base: TransactionBase
+export class TransactionControl<K extends Key = string> extends ReadView<K> {
+  /** The object the callback gets. */
+  readonly tx: Transaction<K>
+  protected readonly codec: KeyCodec
+  readonly #base: TransactionBase
+  #tree: TreeRoot
+  readonly #pending = new Pending()
+  #replaced = 0
+  #active = true
+  #changed = false
+  #metadata: Buffer | null | undefined = undefined
 
   constructor(base: TransactionBase) {
     super()
-    this.base = base
+    this.#base = base
     this.codec = base.codec
-    this.tree = base.tree
+    this.#tree = base.tree
+    this.tx = new Transaction<K>(this)
   }
 
-  /** The commit this transaction started from. */
-  get sequence(): number { return this.base.sequence }
+  /** Whether any call changed the index (returned true). */
+  get changed(): boolean { return this.#changed }
+
+  /** New commit metadata; undefined keeps the previous commit's. */
+  get metadata(): Buffer | null | undefined { return this.#metadata }
+
+  get sequence(): number {
+    this.checkOpen()
+    return this.#base.sequence
+  }
 
   protected readState(ordered: boolean): ReadState {
-    this.check()
-    if (ordered) this.flush()
-    return { src: this.base.src, tree: this.tree, pending: this.pending.empty ? null : this.pending }
+    this.checkOpen()
+    if (ordered) this.#flush()
+    return { src: this.#base.src, tree: this.#tree, pending: this.#pending.empty ? null : this.#pending }
   }
 
-  private check(): void {
-    if (!this.active) throw new TailrootError('CLOSED', `${this.base.path}: the transaction has ended`, { path: this.base.path })
+  protected checkOpen(): void {
+    if (!this.#active) throw new TailrootError('CLOSED', `${this.#base.path}: the transaction has ended`, { path: this.#base.path })
   }
 
   /** Applies buffered changes to the in-memory tree (no I/O beyond reading nodes). */
-  private flush(): void {
-    if (this.pending.empty) return
-    const res = applyBatch(this.base.src, this.tree, this.pending.toBatch(), this.base.pageSize)
-    this.tree = { root: res.root, height: res.height, count: res.count }
-    this.replaced += res.replaced
-    this.pending.clear()
+  #flush(): void {
+    if (this.#pending.empty) return
+    const res = applyBatch(this.#base.src, this.#tree, this.#pending.toBatch(), this.#base.pageSize)
+    this.#tree = { root: res.root, height: res.height, count: res.count }
+    this.#replaced += res.replaced
+    this.#pending.clear()
   }
 
-  private present(k: string, r: number): boolean {
-    const p = this.pending.state(k, r)
-    return p !== 0 ? p > 0 : hasPair(this.base.src, this.tree, k, r)
+  #present(k: string, r: number): boolean {
+    const p = this.#pending.state(k, r)
+    return p !== 0 ? p > 0 : hasPair(this.#base.src, this.#tree, k, r)
   }
 
-  /** Adds the pair; false when it was already there. UNIQUE_VIOLATION on a unique index. */
   insert(key: K, rowId: number): boolean {
-    this.check()
+    this.checkOpen()
+    const b = this.#base
     const k = this.codec.encode(key)
     const r = this.codec.rowId(rowId)
-    if (this.present(k, r)) return false
-    if (this.base.unique) {
-      const n = countLess(this.base.src, this.tree, k, Infinity) - countLess(this.base.src, this.tree, k, -1) + this.pending.keyDelta(k)
+    if (this.#present(k, r)) return false
+    if (b.unique) {
+      const n = countLess(b.src, this.#tree, k, Infinity) - countLess(b.src, this.#tree, k, -1) + this.#pending.keyDelta(k)
       if (n > 0) {
-        throw new TailrootError('UNIQUE_VIOLATION', `${this.base.path}: key ${JSON.stringify(String(this.codec.decode(k)).slice(0, 100))} already has a rowId in this unique index (inserting rowId ${r})`, { path: this.base.path })
+        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(this.codec.decode(k)).slice(0, 100))} already has a rowId in this unique index (inserting rowId ${r})`, { path: b.path })
       }
     }
-    this.pending.insert(k, r)
-    this.changed = true
+    this.#pending.insert(k, r)
+    this.#changed = true
     return true
   }
 
-  /** Removes the pair; false when it was absent. */
   delete(key: K, rowId: number): boolean {
-    this.check()
+    this.checkOpen()
     const k = this.codec.encode(key)
     const r = this.codec.rowId(rowId)
-    if (!this.present(k, r)) return false
-    this.pending.delete(k, r)
-    this.changed = true
+    if (!this.#present(k, r)) return false
+    this.#pending.delete(k, r)
+    this.#changed = true
     return true
   }
 
-  /** Sets the metadata blob the commit will carry (null clears it). */
   setMetadata(meta: Uint8Array | null): void {
-    this.check()
-    if (meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${this.base.path}: metadata must be a Uint8Array or null`)
-    const max = maxMetaBytes(this.base.pageSize)
-    if (meta && meta.length > max) throw invalid(`${this.base.path}: metadata is ${meta.length} bytes; the maximum is ${max}`)
-    this.metadata = meta && meta.length > 0 ? Buffer.from(meta) : null
-    this.changed = true
+    this.checkOpen()
+    const path = this.#base.path
+    if (meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${path}: metadata must be a Uint8Array or null`)
+    const max = maxMetaBytes(this.#base.pageSize)
+    if (meta && meta.length > max) throw invalid(`${path}: metadata is ${meta.length} bytes; the maximum is ${max}`)
+    this.#metadata = meta && meta.length > 0 ? Buffer.from(meta) : null
+    this.#changed = true
   }
 
-  /** Ends the transaction and returns its final tree and the clean pages it no longer uses. */
-  finish(): { tree: TreeRoot; replaced: number } {
-    this.flush()
-    this.active = false
-    return { tree: this.tree, replaced: this.replaced }
+  /** Ends the transaction and returns its final tree (with `metadata`, what the commit needs). */
+  finish(): TransactionResult {
+    this.checkOpen()
+    this.#flush()
+    this.#active = false
+    return { tree: this.#tree, replaced: this.#replaced }
   }
 
-  /** Ends the transaction without a result (rollback or after a failure). */
+  /** Ends the transaction without a result (rollback, or after a failure). Idempotent. */
   abandon(): void {
-    this.active = false
-    this.pending.clear()
+    this.#active = false
+    this.#pending.clear()
   }
+}
+
+/**
+ * The transaction a callback of Index.transaction gets: reads that see its own writes, insert,
+ * delete and setMetadata. It ends when the callback returns or throws; every call after that
+ * throws CLOSED.
+ */
+export class Transaction<K extends Key = string> {
+  readonly #c: TransactionControl<K>
+
+  /** Made by Index.transaction only. */
+  constructor(control: TransactionControl<K>) {
+    if (!(control instanceof TransactionControl)) throw invalid('a Transaction is made by Index.transaction(), not by its constructor')
+    this.#c = control
+  }
+
+  /** The commit this transaction started from. */
+  get sequence(): number { return this.#c.sequence }
+
+  get(key: K): number[] { return this.#c.get(key) }
+  has(key: K, rowId?: number): boolean { return this.#c.has(key, rowId) }
+  count(key?: K): number { return this.#c.count(key) }
+  countRange(bounds?: KeyBounds<K>): number { return this.#c.countRange(bounds) }
+  range(options?: RangeOptions<K>): IterableIterator<[K, number]> { return this.#c.range(options) }
+
+  /** Adds the pair; false when it was already there. UNIQUE_VIOLATION on a unique index. */
+  insert(key: K, rowId: number): boolean { return this.#c.insert(key, rowId) }
+  /** Removes the pair; false when it was absent. */
+  delete(key: K, rowId: number): boolean { return this.#c.delete(key, rowId) }
+  /** Sets the metadata blob the commit will carry (null clears it). */
+  setMetadata(meta: Uint8Array | null): void { this.#c.setMetadata(meta) }
 }

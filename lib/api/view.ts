@@ -25,6 +25,9 @@ export abstract class ReadView<K extends Key = Key> {
    */
   protected abstract readState(ordered: boolean): ReadState
 
+  /** Throws CLOSED when the view (index, snapshot, transaction) is closed or has ended. Cheap. */
+  protected abstract checkOpen(): void
+
   /** The commit sequence this view reads. */
   abstract get sequence(): number
 
@@ -76,7 +79,8 @@ export abstract class ReadView<K extends Key = Key> {
   /**
    * Pairs within the bounds, in (key, rowId) order or reversed; `after` resumes after a pair,
    * `offset` skips in O(height) page reads, `limit` caps the count. Lazy: pages are read as the
-   * iterator advances. The iterator reads the commit current when range() was called.
+   * iterator advances. The iterator reads the commit current when range() was called, and
+   * throws CLOSED on its next step once its view is closed.
    */
   range(options: RangeOptions<K> = {}): IterableIterator<[K, number]> {
     const q = normaliseRange(options, this.codec, false)
@@ -84,7 +88,7 @@ export abstract class ReadView<K extends Key = Key> {
     const [lo, hi] = ranks(s, q)
     const n = Math.min(q.limit, hi - lo - q.offset)
     const start = q.reverse ? hi - 1 - q.offset : lo + q.offset
-    return decodeKeys(walk(s.src, s.tree, start, n, q.reverse), this.codec) as IterableIterator<[K, number]>
+    return decodeKeys(walk(s.src, s.tree, start, n, q.reverse), this.codec, () => this.checkOpen()) as IterableIterator<[K, number]>
   }
 }
 
@@ -94,12 +98,21 @@ function ranks(s: ReadState, q: NormalRange): [number, number] {
   return [lo, hi]
 }
 
-function* decodeKeys(it: Iterable<[string, number]>, codec: KeyCodec): Generator<[Key, number]> {
+/**
+ * `checkOpen` runs before every step: a leaf already decoded would otherwise go on yielding after
+ * its view closed. It also keeps the view reachable while the iterator is, so a snapshot the
+ * caller dropped is not collected (and its file released) under a live iterator.
+ */
+function* decodeKeys(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void): Generator<[Key, number]> {
   // utf8 keys are decoded once per run of a key; binary keys get a fresh Buffer per pair.
   const binary = codec.encoding === 'binary'
   let last: string | null = null
   let decoded: Key = ''
-  for (const [k, r] of it) {
+  for (;;) {
+    checkOpen()
+    const step = it.next()
+    if (step.done === true) return
+    const [k, r] = step.value
     if (binary) { yield [codec.decode(k), r]; continue }
     if (k !== last) { last = k; decoded = codec.decode(k) }
     yield [decoded, r]

@@ -53,8 +53,12 @@ export function decodeHeader(bytes: Buffer): FileHeader | HeaderProblem {
   if (bytes.length < pageSize) return { code: 'CORRUPT', message: `page 0: file is shorter than one page of ${pageSize} bytes` }
   const page = bytes.subarray(0, pageSize)
   if (!crcMatches(page) || page.readUInt32LE(OFF_PAGE_NO) !== 0) return { code: 'CORRUPT', message: 'page 0: header checksum mismatch' }
+  // Checked after the CRC: in an intact header, an encoding this code does not know comes from a
+  // newer version; in a damaged one, the damage is what to report.
   const enc = page[HDR_OFF_KEY_ENCODING]
-  if (enc !== KEY_ENCODING_UTF8 && enc !== KEY_ENCODING_BINARY) return { code: 'CORRUPT', message: `page 0: unknown key encoding ${enc}` }
+  if (enc !== KEY_ENCODING_UTF8 && enc !== KEY_ENCODING_BINARY) {
+    return { code: 'VERSION', message: `key encoding ${enc} is newer than this tailroot supports (it knows 0 = utf8 and 1 = binary)` }
+  }
   return {
     formatVersion,
     pageSize,

@@ -22,9 +22,14 @@ export interface LeafNode {
   starts?: number[]
 }
 
-export interface InternalNode {
+/**
+ * An internal node whose children are `Child`. As a page holds it (decoded, or about to be
+ * encoded), each child is a page number: the default. Tree code rebuilding a tree also holds
+ * children it has not written yet (see tree/node-ref.ts).
+ */
+export interface InternalNode<Child = number> {
   level: number
-  children: number[]
+  children: Child[]
   counts: number[]
   /** Separator of child i is (sepKeys[i-1], sepIds[i-1]), for i ≥ 1. */
   sepKeys: string[]
@@ -34,9 +39,10 @@ export interface InternalNode {
   prefix?: number[]
 }
 
-export type TreeNode = LeafNode | InternalNode
+/** A node; by default as a page holds it, every child a page number. */
+export type TreeNode<Child = number> = LeafNode | InternalNode<Child>
 
-export function isLeaf(n: TreeNode): n is LeafNode {
+export function isLeaf<Child>(n: TreeNode<Child>): n is LeafNode {
   return n.level === 0
 }
 
@@ -57,13 +63,13 @@ export function separatorSize(key: string, rowId: number): number {
   return SLOT_SIZE + varintSize(key.length) + key.length + varintSize(rowId)
 }
 
-export function internalSize(n: InternalNode): number {
+export function internalSize(n: InternalNode<unknown>): number {
   let s = PAGE_HEADER_SIZE + CHILD_FIXED_SIZE * n.children.length
   for (let i = 0; i < n.sepKeys.length; i++) s += separatorSize(n.sepKeys[i]!, n.sepIds[i]!)
   return s
 }
 
-export function nodeSize(n: TreeNode): number {
+export function nodeSize(n: TreeNode<unknown>): number {
   return isLeaf(n) ? leafSize(n) : internalSize(n)
 }
 
@@ -225,7 +231,7 @@ export function leafStarts(n: LeafNode): number[] {
   return s
 }
 
-export function internalPrefix(n: InternalNode): number[] {
+export function internalPrefix(n: InternalNode<unknown>): number[] {
   if (n.prefix) return n.prefix
   const p: number[] = new Array(n.children.length)
   let acc = 0

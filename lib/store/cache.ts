@@ -4,6 +4,7 @@
  * the entry; eviction gives marked entries a second chance by moving them to the back. Hits stay
  * cheap (no reordering) while hot pages, such as the root, stay cached.
  */
+import { isLeaf } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 
 interface Entry {
@@ -14,15 +15,13 @@ interface Entry {
 
 /** Rough heap bytes of a decoded node: strings, arrays and numbers, calibrated on V8. */
 export function nodeHeapBytes(n: TreeNode): number {
-  if (n.level === 0) {
-    const leaf = n as { keys: string[]; ids: number[][] }
+  if (isLeaf(n)) {
     let b = 96
-    for (let i = 0; i < leaf.keys.length; i++) b += 80 + leaf.keys[i]!.length + 8 * leaf.ids[i]!.length
+    for (let i = 0; i < n.keys.length; i++) b += 80 + n.keys[i]!.length + 8 * n.ids[i]!.length
     return b
   }
-  const node = n as { children: unknown[]; sepKeys: string[] }
-  let b = 128 + 32 * node.children.length
-  for (const k of node.sepKeys) b += 48 + k.length
+  let b = 128 + 32 * n.children.length
+  for (const k of n.sepKeys) b += 48 + k.length
   return b
 }
 

@@ -3,25 +3,22 @@
  * bounds), the node cache, the tail scan and appends. Reference-counted, so snapshots keep
  * reading a file that their Index has since replaced.
  */
-import { crc32c } from '@node-rs/crc32'
-import { PAGE_COMMIT, OFF_TYPE, OFF_PAGE_NO, COMMIT_DATA_SYNCED, MAX_PAGE_NO } from '../format/constants.ts'
-import { decodeCommit } from '../format/commit.ts'
+import { OFF_PAGE_NO } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
-import { decodeNode, encodeNode } from '../format/node.ts'
+import { decodeNode } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 import { DecodeError, crcMatches } from '../format/page.ts'
 import { TailrootError, corrupt, ioError } from '../errors.ts'
-import type { ChildRef } from '../tree/pack.ts'
+import type { ChildRef, MemNode } from '../tree/node-ref.ts'
 import type { NodeSource } from '../tree/source.ts'
 import { NodeCache } from './cache.ts'
+import { dataCrc, findNewestCommit } from './tail-scan.ts'
+import type { PageReader, RejectedCommit } from './tail-scan.ts'
 import type { FileIdentity, Vfs, VfsFile } from './vfs.ts'
 
-/** Pages read at once while scanning backwards for a commit. */
-const SCAN_CHUNK_PAGES = 64
-
-export class IndexFile implements NodeSource {
+export class IndexFile implements NodeSource, PageReader {
   readonly pageSize: number
   readonly cache: NodeCache
   private refs = 1
@@ -115,44 +112,21 @@ export class IndexFile implements NodeSource {
     return n
   }
 
-  load(ref: ChildRef, level: number): TreeNode {
+  load(ref: ChildRef, level: number): MemNode {
     return typeof ref === 'number' ? this.node(ref, level) : ref
   }
 
   /**
-   * Scans backwards from the last whole page for the newest valid commit above page `floor`
-   * (exclusive). Returns null when there is none. FORMAT.md §8. Commit pages that are whole but
-   * whose data pages fail the data checksum are skipped, and listed in `rejected` when given.
+   * The newest valid commit above page `floor` (exclusive), or null; whole commit pages found
+   * invalid on the way are passed to `onRejected` when given. See tail-scan.ts.
    */
-  findNewestCommit(floor: number, endPage = this.pageCount(), rejected?: Commit[]): Commit | null {
-    let hi = endPage
-    while (hi > floor + 1) {
-      const lo = Math.max(floor + 1, hi - SCAN_CHUNK_PAGES)
-      const chunk = this.readPages(lo, hi - lo)
-      for (let p = lo + Math.floor(chunk.length / this.pageSize) - 1; p >= lo; p--) {
-        const off = (p - lo) * this.pageSize
-        if (chunk[off + OFF_TYPE] !== PAGE_COMMIT) continue
-        const c = decodeCommit(chunk.subarray(off, off + this.pageSize), p, this.header.fileId)
-        if (c && (c.flags & COMMIT_DATA_SYNCED || this.dataCrc(c) === c.dataCrc)) return c
-        if (c) rejected?.push(c)
-      }
-      hi = lo
-    }
-    return null
+  findNewestCommit(floor: number, onRejected?: (rc: RejectedCommit) => void): Commit | null {
+    return findNewestCommit(this, this.header.fileId, floor, onRejected)
   }
 
-  /**
-   * CRC32C over the data pages a commit appended, as FORMAT.md §8 defines dataCrc; -1 (which no
-   * CRC equals) when those pages are not all in the file.
-   */
+  /** CRC32C over the data pages of commit `c` (-1 when they are not all in the file). */
   dataCrc(c: Commit): number {
-    let crc = 0
-    for (let p = c.firstDataPage; p < c.page; p += SCAN_CHUNK_PAGES) {
-      const buf = this.readPages(p, Math.min(SCAN_CHUNK_PAGES, c.page - p))
-      crc = crc32c(buf, crc)
-      if (buf.length < Math.min(SCAN_CHUNK_PAGES, c.page - p) * this.pageSize) return -1
-    }
-    return crc >>> 0
+    return dataCrc(this, c)
   }
 
   /** Cuts the file back to `pages` whole pages (a torn tail); only under the write lock. */
@@ -166,49 +140,5 @@ export class IndexFile implements NodeSource {
 
   write(buf: Buffer, page: number): void {
     try { this.file.write(buf, page * this.pageSize) } catch (err) { throw ioError(this.path, `writing page ${page}`, err) }
-  }
-}
-
-/** Buffers appended pages, computes the data CRC, and writes in large chunks. */
-export class Appender {
-  private chunks: Buffer[] = []
-  private chunkStart: number
-  private pending = 0
-  dataCrc = 0
-  written = 0
-
-  private readonly f: IndexFile
-  readonly firstPage: number
-  private readonly flushBytes: number
-
-  constructor(f: IndexFile, firstPage: number, flushBytes = 1 << 20) {
-    this.f = f
-    this.firstPage = firstPage
-    this.flushBytes = flushBytes
-    this.chunkStart = firstPage
-  }
-
-  get nextPage(): number { return this.firstPage + this.written }
-
-  appendNode(node: TreeNode): number {
-    const page = this.nextPage
-    if (page > MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
-    const buf = encodeNode(node, page, this.f.pageSize)
-    this.chunks.push(buf)
-    this.pending += buf.length
-    this.written++
-    this.dataCrc = crc32c(buf, this.dataCrc)
-    this.f.cache.set(page, node)
-    if (this.pending >= this.flushBytes) this.flush()
-    return page
-  }
-
-  flush(): void {
-    if (this.chunks.length === 0) return
-    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
-    this.f.write(buf, this.chunkStart)
-    this.chunkStart += this.chunks.length
-    this.chunks = []
-    this.pending = 0
   }
 }

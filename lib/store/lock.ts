@@ -1,20 +1,28 @@
 /**
- * The write lock: an exclusive flock on the sidecar `<file>.lock` (FORMAT.md §9). flock belongs
- * to the open file description, so two handles in one process exclude each other as two
- * processes do.
+ * The write lock (FORMAT.md §9): an exclusive flock on the index file itself, held from before a
+ * writer adopts the newest commit until its commit is done. flock belongs to the open file
+ * description, so two handles in one process exclude each other as two processes do.
+ *
+ * Why the index file and not the sidecar `<file>.lock`: anyone can delete, replace or rename the
+ * sidecar (a "stale lock" cleanup, a restore, rsync) while a writer holds it, and a writer that
+ * comes later then locks a new sidecar while the first is still committing. Checking after flock
+ * that the path still names the locked file only catches changes made before the check. The
+ * index file cannot be replaced that way without losing data anyway, and a writer checks it the
+ * same way: after every flock the locked file must be the one the path names, else it locks the
+ * file the path names now.
  *
  * Fairness: a writer that commits in a tight loop releases the lock and at once asks for it
  * again, so a waiter that merely polls would lose almost every time. Writers therefore pass a
- * turnstile first: an exclusive flock on the index file itself (the gate), held only from before
- * asking for the lock until the lock is held. A waiter takes the gate while the lock holder
- * works (the holder released it already); when the holder comes back for the next commit, it
- * finds the gate taken and must wait until the waiter has the lock. Contending writers thus
- * alternate. The gate is only about fairness: mutual exclusion is the lock's alone.
+ * turnstile first: an exclusive flock on the sidecar, held only from before asking for the lock
+ * until the lock is held. A waiter takes the turnstile while the lock holder works (the holder
+ * released it already); when the holder comes back for the next commit, it finds the turnstile
+ * taken and must wait until the waiter has the lock. Contending writers thus alternate. A
+ * replaced sidecar can only cost a turn, never exclusion. Only when the index path names no file
+ * (the handle then refuses to write) does a writer keep the turnstile too, so that even then no
+ * two writers get past acquire() together.
  */
-import fs from 'node:fs'
-import { flockSync } from 'fs-ext'
 import { TailrootError, ioError } from '../errors.ts'
-import type { Vfs } from './vfs.ts'
+import type { FileIdentity, Vfs, VfsLock } from './vfs.ts'
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
@@ -25,93 +33,184 @@ function sleepMs(ms: number): void {
 /** Longest pause between two attempts, in milliseconds. */
 const MAX_BACKOFF_MS = 8
 
-function tryFlock(fd: number, path: string): boolean {
-  try {
-    flockSync(fd, 'exnb')
-    return true
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false
-    throw ioError(path, 'flock', err)
-  }
+/**
+ * How many times one attempt reopens a path that keeps naming another file before it counts as
+ * a failed attempt (and waits): bounds the work when something replaces the file in a loop.
+ */
+const MAX_REOPENS_PER_ATTEMPT = 16
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino
 }
 
-function unlock(fd: number | null): void {
-  if (fd === null) return
-  try { flockSync(fd, 'un') } catch { /* closing the descriptor releases it too */ }
+function errorCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code
 }
 
-function closeFd(fd: number | null): void {
-  if (fd === null) return
-  try { fs.closeSync(fd) } catch { /* already closed */ }
-}
+/** The outcome of one attempt: locked the file the path names, another open holds it, or the path names no file. */
+type Attempt = 'locked' | 'busy' | 'missing'
 
-export class WriteLock {
+/**
+ * An exclusive flock on whatever file a path names: after every flock (and every refusal) the
+ * open is compared with a fresh stat of the path, and reopened when the path names another file.
+ */
+class PathLock {
   private readonly vfs: Vfs
-  readonly lockPath: string
-  private readonly indexPath: string
-  private fd: number | null = null
-  private gateFd: number | null = null
-  private held = false
+  readonly path: string
+  /** The sidecar is created when missing; the index file never is. */
+  private readonly create: boolean
+  /** The open file and its identity (a descriptor's identity never changes). */
+  private open: { lock: VfsLock; id: FileIdentity } | null = null
+  private locked = false
 
-  constructor(vfs: Vfs, lockPath: string, indexPath: string) {
+  constructor(vfs: Vfs, path: string, create: boolean) {
     this.vfs = vfs
-    this.lockPath = lockPath
-    this.indexPath = indexPath
+    this.path = path
+    this.create = create
+  }
+
+  get held(): boolean { return this.locked }
+
+  private pathIdentity(): FileIdentity | null {
+    try { return this.vfs.identity(this.path) } catch (err) { throw ioError(this.path, 'stat', err) }
   }
 
   /**
-   * Takes the lock, passing the gate first; throws LOCKED once `timeoutMs` have passed. A handle
-   * waiting for a lock that another handle of its own thread holds can only time out: every
-   * call is synchronous, so the holder cannot run until the waiter gives up.
+   * One attempt. 'missing' (index file only) leaves an open file, which the path no longer
+   * names, locked if it could be: another handle of that file may still be writing it.
+   */
+  attempt(): Attempt {
+    for (let reopens = 0; ; reopens++) {
+      if (this.open === null) {
+        let lock: VfsLock | null = null
+        try {
+          lock = this.vfs.openLock(this.path, this.create)
+          this.open = { lock, id: lock.identity() }
+        } catch (err) {
+          if (lock !== null) try { lock.close() } catch { /* already closed */ }
+          if (!this.create && errorCode(err) === 'ENOENT') return 'missing'
+          throw ioError(this.path, 'opening for locking', err)
+        }
+      }
+      const open = this.open
+      let got: boolean
+      try { got = open.lock.tryLock() } catch (err) { throw ioError(this.path, 'flock', err) }
+      if (got) this.locked = true
+      const now = this.pathIdentity()
+      if (now !== null && sameFile(now, open.id)) return got ? 'locked' : 'busy'
+      if (now === null && !this.create) return got ? 'missing' : 'busy'
+      // The path names another file (or, for the sidecar, none): that one is the lock now.
+      this.drop()
+      if (reopens >= MAX_REOPENS_PER_ATTEMPT) return 'busy'
+    }
+  }
+
+  /** Whether the lock is held on the file the path names now. */
+  heldOnPathFile(): boolean {
+    if (!this.locked || this.open === null) return false
+    const now = this.pathIdentity()
+    return now !== null && sameFile(now, this.open.id)
+  }
+
+  release(): void {
+    if (!this.locked || this.open === null) return
+    this.locked = false
+    try {
+      this.open.lock.unlock()
+    } catch {
+      // Closing the file releases the lock too.
+      this.drop()
+    }
+  }
+
+  /** Releases the lock and closes the file; the next attempt opens the path anew. */
+  drop(): void {
+    const open = this.open
+    this.open = null
+    this.locked = false
+    if (open !== null) try { open.lock.close() } catch { /* already closed */ }
+  }
+}
+
+export class WriteLock {
+  readonly lockPath: string
+  private readonly indexPath: string
+  /** The sidecar, for fairness (and for exclusion only while the index path names no file). */
+  private readonly turnstile: PathLock
+  /** The index file: mutual exclusion. */
+  private readonly lock: PathLock
+  private held = false
+  /** The timeout of the last acquire(), for taking the lock again on a replaced file. */
+  private timeoutMs = 0
+
+  constructor(vfs: Vfs, lockPath: string, indexPath: string) {
+    this.lockPath = lockPath
+    this.indexPath = indexPath
+    this.turnstile = new PathLock(vfs, lockPath, true)
+    this.lock = new PathLock(vfs, indexPath, false)
+  }
+
+  /**
+   * Takes the lock, passing the turnstile first; throws LOCKED once `timeoutMs` have passed. A
+   * handle waiting for a lock that another handle of its own thread holds can only time out:
+   * every call is synchronous, so the holder cannot run until the waiter gives up.
    */
   acquire(timeoutMs: number): void {
     if (this.held) throw new Error('internal error: write lock taken twice')
-    if (this.fd === null) {
-      try { this.fd = this.vfs.openLockFile(this.lockPath) } catch (err) { throw ioError(this.lockPath, 'opening the lock file', err) }
-    }
-    if (this.gateFd === null) {
-      try { this.gateFd = fs.openSync(this.indexPath, 'r') } catch { this.gateFd = null }
-    }
+    this.timeoutMs = timeoutMs
     const start = Date.now()
-    let gate = this.gateFd === null
     let backoff = 0.25
     try {
       for (;;) {
-        if (!gate) gate = tryFlock(this.gateFd!, this.indexPath)
-        if (gate && tryFlock(this.fd, this.lockPath)) {
-          this.held = true
-          return
+        if (this.turnstile.held || this.turnstile.attempt() === 'locked') {
+          const got = this.lock.attempt()
+          if (got !== 'busy') {
+            this.held = true
+            if (got === 'locked') this.turnstile.release()
+            return
+          }
         }
         const waited = Date.now() - start
         if (waited >= timeoutMs) {
-          throw new TailrootError('LOCKED', `${this.indexPath}: another writer holds the write lock (${this.lockPath}); gave up after waiting ${waited} ms (lockTimeoutMs ${timeoutMs})`, { path: this.indexPath })
+          throw new TailrootError('LOCKED', `${this.indexPath}: another writer holds the write lock; gave up after waiting ${waited} ms (lockTimeoutMs ${timeoutMs})`, { path: this.indexPath })
         }
         sleepMs(Math.min(Math.ceil(backoff), timeoutMs - waited))
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
       }
     } finally {
-      if (gate && this.gateFd !== null) unlock(this.gateFd)
+      if (!this.held) {
+        this.turnstile.release()
+        this.lock.release()
+      }
     }
   }
 
-  /** The index file at the path was replaced: take the gate on the new one from now on. */
+  /**
+   * The handle switched to a new file at the index path. Not holding the lock: the next acquire
+   * locks the new file. Holding it: the handle is about to write the new file, so the lock moves
+   * to it first (waiting for its holder, if any, up to the last timeout; LOCKED after that).
+   */
   resetGate(): void {
-    closeFd(this.gateFd)
-    this.gateFd = null
+    if (!this.held) {
+      this.lock.drop()
+      return
+    }
+    if (this.lock.heldOnPathFile()) return
+    this.release()
+    this.lock.drop()
+    this.acquire(this.timeoutMs)
   }
 
   release(): void {
-    if (!this.held || this.fd === null) return
+    if (!this.held) return
     this.held = false
-    unlock(this.fd)
+    this.lock.release()
+    this.turnstile.release()
   }
 
   close(): void {
     this.release()
-    closeFd(this.fd)
-    closeFd(this.gateFd)
-    this.fd = null
-    this.gateFd = null
+    this.lock.drop()
+    this.turnstile.drop()
   }
 }

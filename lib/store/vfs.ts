@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { flockSync } from 'fs-ext'
 
 export interface FileIdentity {
   dev: number
@@ -23,6 +24,21 @@ export interface VfsFile {
   close(): void
 }
 
+/**
+ * An open file used only for locking: an exclusive flock, which belongs to this open (the open
+ * file description), so two opens in one process exclude each other as two processes do.
+ */
+export interface VfsLock {
+  /** Takes the exclusive lock without waiting; false when another open of the file holds it. */
+  tryLock(): boolean
+  /** Releases the lock; closing releases it too. */
+  unlock(): void
+  /** The identity of the open file, to compare with the file the path names now. */
+  identity(): FileIdentity
+  /** Closes the file (releasing the lock). */
+  close(): void
+}
+
 export interface Vfs {
   /** Opens an existing file for reading, or for reading and writing. Throws ENOENT when absent. */
   open(file: string, writable: boolean): VfsFile
@@ -35,8 +51,12 @@ export interface Vfs {
   createExclusive(file: string, bytes: Buffer): boolean
   /** Publishes a complete temporary file at `file` without replacing one; false when it exists. */
   publish(tmp: string, file: string): boolean
-  /** Opens (creating if needed) a file used only for locking; returns its descriptor. */
-  openLockFile(file: string): number
+  /**
+   * Opens `file` for locking only. It is opened read-only (flock needs no write access, so a
+   * process that may not write the file can still lock it); with `create`, a missing file is
+   * created (mode 0o666 less the umask), else a missing file throws ENOENT.
+   */
+  openLock(file: string, create: boolean): VfsLock
   remove(file: string): void
 }
 
@@ -69,6 +89,30 @@ class NodeFile implements VfsFile {
   close(): void { fs.closeSync(this.fd) }
 }
 
+class NodeLock implements VfsLock {
+  private readonly fd: number
+
+  constructor(fd: number) {
+    this.fd = fd
+  }
+  tryLock(): boolean {
+    try {
+      flockSync(this.fd, 'exnb')
+      return true
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false
+      throw err
+    }
+  }
+  unlock(): void { flockSync(this.fd, 'un') }
+  identity(): FileIdentity {
+    const s = fs.fstatSync(this.fd)
+    return { dev: s.dev, ino: s.ino }
+  }
+  close(): void { fs.closeSync(this.fd) }
+}
+
 function syncDir(dir: string): void {
   let fd: number | null = null
   try {
@@ -98,11 +142,16 @@ export const nodeVfs: Vfs = {
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
     const fd = fs.openSync(tmp, 'wx')
     try {
-      const f = new NodeFile(fd)
-      f.write(bytes, 0)
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
+      try {
+        new NodeFile(fd).write(bytes, 0)
+        fs.fsyncSync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+    } catch (err) {
+      // A full disk or a file size limit: leave no temporary file behind.
+      fs.rmSync(tmp, { force: true })
+      throw err
     }
     return this.publish(tmp, file)
   },
@@ -118,8 +167,8 @@ export const nodeVfs: Vfs = {
     syncDir(path.dirname(file))
     return true
   },
-  openLockFile(file) {
-    return fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o666)
+  openLock(file, create) {
+    return new NodeLock(fs.openSync(file, fs.constants.O_RDONLY | (create ? fs.constants.O_CREAT : 0), 0o666))
   },
   remove(file) {
     fs.rmSync(file, { force: true })

@@ -5,11 +5,12 @@
  * with a sibling when it ends up underfull (FORMAT.md §7).
  */
 import { isLeaf, nodeSize } from '../format/node.ts'
-import type { InternalNode, LeafNode, TreeNode } from '../format/node.ts'
+import type { LeafNode } from '../format/node.ts'
 import { batchLowerBound } from './batch.ts'
 import type { Batch } from './batch.ts'
+import type { ChildRef, MemNode } from './node-ref.ts'
 import { childEntries, leafGroups, packInternals, packLeavesBalanced, pieceEntries, underfullLimit } from './pack.ts'
-import type { ChildEntry, ChildRef } from './pack.ts'
+import type { ChildEntry } from './pack.ts'
 import type { NodeSource, TreeRoot } from './source.ts'
 
 export interface ApplyResult extends TreeRoot {
@@ -39,7 +40,7 @@ class Applier {
     this.pageSize = pageSize
   }
 
-  private load(ref: ChildRef, level: number): TreeNode {
+  private load(ref: ChildRef, level: number): MemNode {
     return this.src.load(ref, level)
   }
 
@@ -137,8 +138,9 @@ class Applier {
       const g = leafGroups([na, nb])
       return this.leafEntries(packLeavesBalanced(g.keys, g.ids, this.pageSize), a.sepKey, a.sepId)
     }
-    const children = childEntries(na as InternalNode, a.sepKey, a.sepId)
-      .concat(childEntries(nb as InternalNode, b.sepKey, b.sepId))
+    // Siblings are loaded at one level: both leaves or both internal.
+    if (isLeaf(na) || isLeaf(nb)) throw new Error('internal error: merging a leaf with an internal node')
+    const children = childEntries(na, a.sepKey, a.sepId).concat(childEntries(nb, b.sepKey, b.sepId))
     // A rewritten node can reach here with underfull rewritten children (even a single child)
     // that its own parent could not merge for lack of siblings: merge them now that they have some.
     this.fixUnderfull(children, level - 1)
@@ -164,8 +166,9 @@ class Applier {
     // A root left with one child hands the root over to that child.
     let root = entries[0]!.ref
     while (level > 0) {
-      const node = this.load(root, level) as InternalNode
-      if (node.children.length > 1) break
+      const node = this.load(root, level)
+      // load() checks the level, so above 0 the node is internal: isLeaf only narrows the type.
+      if (isLeaf(node) || node.children.length > 1) break
       root = node.children[0]!
       level--
     }

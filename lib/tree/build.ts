@@ -15,7 +15,7 @@ import type { TreeRoot } from './source.ts'
 const FLUSH_PAGES = 4
 
 /** An upper bound of a child entry's bytes in an internal page (FORMAT.md §6). */
-function entryBytesBound(e: ChildEntry): number {
+function entryBytesBound(e: ChildEntry<number>): number {
   return CHILD_FIXED_SIZE + SLOT_SIZE + SEPARATOR_OVERHEAD + e.sepKey.length
 }
 
@@ -26,8 +26,8 @@ export class TreeBuilder {
   private keys: string[] = []
   private ids: number[][] = []
   private leafBytes = 0
-  /** Pending child entries of each internal level (levels[0] = level 1). */
-  private levels: ChildEntry[][] = []
+  /** Pending child entries of each internal level (levels[0] = level 1), all written already. */
+  private levels: ChildEntry<number>[][] = []
   private levelBytes: number[] = []
   /** Nodes written at each level (0 = leaves). */
   private emitted: number[] = [0]
@@ -91,7 +91,7 @@ export class TreeBuilder {
   }
 
   /** Adds a child entry to the internal level above `level`. */
-  private push(level: number, e: ChildEntry): void {
+  private push(level: number, e: ChildEntry<number>): void {
     if (this.levels.length <= level) { this.levels.push([]); this.levelBytes.push(0); this.emitted.push(0) }
     this.levels[level]!.push(e)
     this.levelBytes[level]! += entryBytesBound(e)
@@ -123,14 +123,14 @@ export class TreeBuilder {
   }
 
   /** Writes everything still pending and returns the tree. */
-  finish(): TreeRoot {
+  finish(): TreeRoot<number> {
     if (this.total === 0) return { root: 0, height: 0, count: 0 }
     this.flushLeaves(true)
     for (let level = 0; level < this.levels.length; level++) {
       const entries = this.levels[level]!
       // A level that received a single child overall: that child is the root.
       if (this.emitted[level]! === 1 && entries.length === 1 && level === this.levels.length - 1) {
-        return { root: entries[0]!.ref as number, height: level + 1, count: this.total }
+        return { root: entries[0]!.ref, height: level + 1, count: this.total }
       }
       this.flushLevel(level, true)
     }

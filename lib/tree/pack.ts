@@ -5,15 +5,16 @@
  */
 import { PAGE_HEADER_SIZE, SLOT_SIZE, UNDERFULL_DIVISOR, CHILD_FIXED_SIZE } from '../format/constants.ts'
 import { varintSize } from '../format/varint.ts'
-import type { InternalNode, LeafNode, TreeNode } from '../format/node.ts'
+import type { InternalNode, LeafNode } from '../format/node.ts'
 import { groupSize, leafSize, separatorSize } from '../format/node.ts'
+import type { ChildRef } from './node-ref.ts'
 
-/** A child reference: a page number (clean) or a node not yet written (dirty). */
-export type ChildRef = number | TreeNode
-
-/** One child of an internal node while it is being rebuilt. sepKey/sepId: its lower separator. */
-export interface ChildEntry {
-  ref: ChildRef
+/**
+ * One child of an internal node while it is being rebuilt. sepKey/sepId: its lower separator.
+ * `Ref` is `number` where every child is written already (bulk building).
+ */
+export interface ChildEntry<Ref extends ChildRef = ChildRef> {
+  ref: Ref
   count: number
   sepKey: string
   sepId: number
@@ -112,15 +113,15 @@ export function packLeavesBalanced(keys: string[], ids: number[][], pageSize: nu
 }
 
 /** A packed internal node and the separator it is promoted with (that of its first child). */
-export interface InternalPiece {
-  node: InternalNode
+export interface InternalPiece<Ref extends ChildRef = ChildRef> {
+  node: InternalNode<Ref>
   sepKey: string
   sepId: number
 }
 
 /** The children of an internal node as entries; the first inherits `sepKey`/`sepId`. */
-export function childEntries(n: InternalNode, sepKey: string, sepId: number): ChildEntry[] {
-  const out: ChildEntry[] = new Array(n.children.length)
+export function childEntries<Ref extends ChildRef>(n: InternalNode<Ref>, sepKey: string, sepId: number): ChildEntry<Ref>[] {
+  const out: ChildEntry<Ref>[] = new Array(n.children.length)
   for (let i = 0; i < n.children.length; i++) {
     out[i] = {
       ref: n.children[i]!,
@@ -141,8 +142,8 @@ function childEntryCost(e: ChildEntry, first: boolean): number {
   return CHILD_FIXED_SIZE + (first ? 0 : separatorSize(e.sepKey, e.sepId))
 }
 
-function makeInternal(entries: ChildEntry[], level: number): InternalPiece {
-  const children: ChildRef[] = new Array(entries.length)
+function makeInternal<Ref extends ChildRef>(entries: ChildEntry<Ref>[], level: number): InternalPiece<Ref> {
+  const children: Ref[] = new Array(entries.length)
   const counts: number[] = new Array(entries.length)
   const sepKeys: string[] = new Array(entries.length - 1)
   const sepIds: number[] = new Array(entries.length - 1)
@@ -155,7 +156,7 @@ function makeInternal(entries: ChildEntry[], level: number): InternalPiece {
     if (i > 0) { sepKeys[i - 1] = e.sepKey; sepIds[i - 1] = e.sepId }
   }
   return {
-    node: { level, children: children as number[], counts, sepKeys, sepIds, count },
+    node: { level, children, counts, sepKeys, sepIds, count },
     sepKey: entries[0]!.sepKey,
     sepId: entries[0]!.sepId,
   }
@@ -172,7 +173,7 @@ function groupBytes(entries: ChildEntry[], from: number, to: number): number {
  * order. Every node gets ≥ 2 children when there are ≥ 2 in all (the maximum key size
  * guarantees any three children fit together); an underfull last node is rebalanced.
  */
-export function packInternals(entries: ChildEntry[], level: number, pageSize: number): InternalPiece[] {
+export function packInternals<Ref extends ChildRef>(entries: ChildEntry<Ref>[], level: number, pageSize: number): InternalPiece<Ref>[] {
   const bounds: number[] = [0]
   let size = PAGE_HEADER_SIZE
   let start = 0
@@ -207,7 +208,7 @@ export function packInternals(entries: ChildEntry[], level: number, pageSize: nu
       bounds[groups - 1] = best
     }
   }
-  const out: InternalPiece[] = []
+  const out: InternalPiece<Ref>[] = []
   for (let g = 0; g < groups; g++) out.push(makeInternal(entries.slice(bounds[g]!, bounds[g + 1]!), level))
   return out
 }

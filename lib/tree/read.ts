@@ -2,12 +2,14 @@
  * Reading a tree: ranks, membership, and cursors that walk entries in order. Pure over a
  * NodeSource. Every operation here reads O(height) nodes, plus one per leaf a walk crosses.
  */
+import { TailrootError, corrupt } from '../errors.ts'
 import { comparePair, internalPrefix, isLeaf, leafStarts } from '../format/node.ts'
 import type { InternalNode, LeafNode } from '../format/node.ts'
+import type { ChildRef, MemNode } from './node-ref.ts'
 import type { NodeSource, TreeRoot } from './source.ts'
 
 /** Index of the child of `n` that holds pair (k, r): the number of separators ≤ (k, r). */
-export function childFor(n: InternalNode, k: string, r: number): number {
+export function childFor(n: InternalNode<unknown>, k: string, r: number): number {
   let lo = 0
   let hi = n.sepKeys.length
   while (lo < hi) {
@@ -82,17 +84,25 @@ export function idsOf(src: NodeSource, t: TreeRoot, k: string): number[] {
 }
 
 interface Frame {
-  node: InternalNode
+  node: InternalNode<ChildRef>
   idx: number
 }
 
 /**
  * A position in the tree, between O(height) node loads per leaf it moves into. Walks forward or
  * backward one entry at a time.
+ *
+ * A crafted file can make internal nodes share a child (a DAG whose counts agree), and a walk
+ * would then visit the same leaves again and again, exponentially in the height. So a cursor
+ * entering a leaf requires its near end to lie strictly beyond the pair at the far end of the leaf
+ * it left: the pairs it yields are strictly monotonic, no leaf is entered twice, and a walk
+ * costs at most O(height) loads per distinct leaf of the file, whatever the counts claim.
  */
 export class Cursor {
   private stack: Frame[] = []
   private leaf: LeafNode | null = null
+  /** The page of `leaf`, or null for a node not written yet; for errors. */
+  private leafPage: number | null = null
   private g = 0
   private j = 0
 
@@ -109,7 +119,7 @@ export class Cursor {
     this.stack = []
     this.leaf = null
     if (this.t.height === 0 || rank < 0 || rank >= this.t.count) return false
-    let node = this.src.load(this.t.root, this.t.height - 1)
+    let node = this.load(this.t.root, this.t.height - 1)
     while (!isLeaf(node)) {
       const prefix = internalPrefix(node)
       let lo = 0
@@ -121,7 +131,7 @@ export class Cursor {
       }
       rank -= prefix[lo]!
       this.stack.push({ node, idx: lo })
-      node = this.src.load(node.children[lo]!, node.level - 1)
+      node = this.load(node.children[lo]!, node.level - 1)
     }
     if (rank >= node.count) return false
     const starts = leafStarts(node)
@@ -143,11 +153,11 @@ export class Cursor {
     this.stack = []
     this.leaf = null
     if (this.t.height === 0) return false
-    let node = this.src.load(this.t.root, this.t.height - 1)
+    let node = this.load(this.t.root, this.t.height - 1)
     while (!isLeaf(node)) {
       const i = childFor(node, k, r)
       this.stack.push({ node, idx: i })
-      node = this.src.load(node.children[i]!, node.level - 1)
+      node = this.load(node.children[i]!, node.level - 1)
     }
     this.leaf = node
     const g = groupFor(node, k)
@@ -162,6 +172,13 @@ export class Cursor {
     this.g = node.keys.length - 1
     this.j = node.ids[this.g]!.length - 1
     return this.next()
+  }
+
+  /** Loads a node, remembering the page of the leaf the descent ends on. */
+  private load(ref: ChildRef, level: number): MemNode {
+    const node = this.src.load(ref, level)
+    if (isLeaf(node)) this.leafPage = typeof ref === 'number' ? ref : null
+    return node
   }
 
   get key(): string { return this.leaf!.keys[this.g]! }
@@ -202,20 +219,30 @@ export class Cursor {
   /** Moves to the neighbouring leaf in direction `dir`, positioned at its near end. */
   private enterLeaf(dir: 1 | -1): boolean {
     const stack = this.stack
+    const from = this.leaf!
+    const edgeG = dir === 1 ? from.keys.length - 1 : 0
+    const edgeIds = from.ids[edgeG]!
+    const edgeKey = from.keys[edgeG]!
+    const edgeId = dir === 1 ? edgeIds[edgeIds.length - 1]! : edgeIds[0]!
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!
       const next = top.idx + dir
       if (next >= 0 && next < top.node.children.length) {
         top.idx = next
-        let node = this.src.load(top.node.children[next]!, top.node.level - 1)
+        let node = this.load(top.node.children[next]!, top.node.level - 1)
         while (!isLeaf(node)) {
           const idx = dir === 1 ? 0 : node.children.length - 1
           stack.push({ node, idx })
-          node = this.src.load(node.children[idx]!, node.level - 1)
+          node = this.load(node.children[idx]!, node.level - 1)
         }
         this.leaf = node
         this.g = dir === 1 ? 0 : node.keys.length - 1
         this.j = dir === 1 ? 0 : node.ids[this.g]!.length - 1
+        if (comparePair(this.key, this.rowId, edgeKey, edgeId) * dir <= 0) {
+          this.leaf = null
+          this.stack = []
+          throw outOfOrder(this.src, this.leafPage)
+        }
         return true
       }
       stack.pop()
@@ -223,6 +250,14 @@ export class Cursor {
     this.leaf = null
     return false
   }
+}
+
+/** CORRUPT for a leaf out of order with the one the cursor left, naming the file and page when known. */
+function outOfOrder(src: NodeSource, page: number | null): TailrootError {
+  const what = 'leaf out of key order with the leaf walked before it (a page reached twice, or a misplaced page)'
+  const path = src.path
+  if (path === undefined) return new TailrootError('CORRUPT', page === null ? what : `page ${page}: ${what}`, page === null ? {} : { page })
+  return page === null ? new TailrootError('CORRUPT', `${path}: ${what}`, { path }) : corrupt(path, page, what)
 }
 
 /** Yields `n` pairs from rank `start`, forward or (reverse) backward. Lazy. */

@@ -1,18 +1,19 @@
 /** How tree logic reaches nodes: the only dependency tree code has on storage. */
-import type { TreeNode } from '../format/node.ts'
-import type { ChildRef } from './pack.ts'
+import type { ChildRef, MemNode } from './node-ref.ts'
 
 export interface NodeSource {
   /**
-   * Returns the node `ref` names: a dirty node as it is, or the decoded page, which must be a
+   * Returns the node `ref` names: a node in memory as it is, or the decoded page, which must be a
    * node at `level` (0 = leaf). Throws CORRUPT otherwise.
    */
-  load(ref: ChildRef, level: number): TreeNode
+  load(ref: ChildRef, level: number): MemNode
+  /** The file the nodes come from, named by the CORRUPT errors tree code finds itself. */
+  readonly path?: string
 }
 
-/** A tree as one commit sees it. */
-export interface TreeRoot {
-  root: ChildRef
+/** A tree as one commit sees it; `Root` is a page number once the tree is written. */
+export interface TreeRoot<Root extends ChildRef = ChildRef> {
+  root: Root
   height: number
   count: number
 }

@@ -58,3 +58,24 @@ t.test('maxStalenessMs: a time bound; refresh() always looks', async t => {
   t.equal(reader.refresh(), false, 'nothing newer')
   reader.close()
 })
+
+t.test('maxStalenessMs: commits of other handles in this thread are still seen at once', t => {
+  const file = path.join(tmpDir(t), 'f.idx')
+  const a = Index.open(file, { maxStalenessMs: 3_600_000, durability: 'none' })
+  const b = Index.open(file, { maxStalenessMs: 3_600_000, durability: 'none' })
+  t.equal(b.count(), 0)
+  for (let i = 0; i < 20; i++) {
+    a.insert('k', i)
+    t.equal(b.count('k'), i + 1, `b sees a's commit ${i + 1} at once`)
+    b.transaction(tx => tx.setMetadata(Buffer.from([i])))
+    t.same(a.metadata, Buffer.from([i]), `a sees b's commit at once`)
+  }
+  const s = b.snapshot()
+  a.insert('after', 1)
+  t.equal(s.count(), 20, 'a snapshot stays where it was')
+  t.same(b.get('after'), [1])
+  s.close()
+  a.close()
+  b.close()
+  t.end()
+})

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs'
 import { Index } from '../../lib/index.ts'
-import type { Durability } from '../../lib/index.ts'
+import type { Durability, Vfs } from '../../lib/index.ts'
 import type { Rng } from '../helpers/rng.ts'
 import { PairSet, describeDiff, listIndex } from './pair-set.ts'
 
@@ -18,6 +18,8 @@ export interface CommitRecord {
   firstPage: number
   pairs: string[]
   meta: string | null
+  /** The durability of the handle that wrote the commit. */
+  durability: Durability
 }
 
 export interface History {
@@ -29,11 +31,16 @@ export interface History {
 
 export interface HistoryOptions {
   pageSize: number
-  durability: Durability
+  /** 'mixed': each commit picks a 'full' or a 'none' handle at random. */
+  durability: Durability | 'mixed'
   commits: number
   /** Most pairs one transaction changes. */
   maxBatch: number
   keyBytes: number
+  /** File layer for both handles (a FaultyVfs records every write and sync). */
+  vfs?: Vfs
+  /** Called after each commit with its record. */
+  onCommit?: (c: CommitRecord) => void
 }
 
 /** Runs `o.commits` commits that each change something, checking the index against a model as it goes. */
@@ -44,10 +51,15 @@ export interface HistoryOptions {
 const BIG_COMMIT_INSERTS = 48
 
 export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History {
-  const idx = Index.open(file, { pageSize: o.pageSize, durability: o.durability })
+  const vfs = o.vfs === undefined ? {} : { vfs: o.vfs }
+  const handles = {
+    full: o.durability === 'none' ? null : Index.open(file, { pageSize: o.pageSize, durability: 'full', ...vfs }),
+    none: o.durability === 'full' ? null : Index.open(file, { pageSize: o.pageSize, durability: 'none', ...vfs }),
+  }
+  let idx = (handles.full ?? handles.none)!
   const model = new PairSet()
   let meta: string | null = null
-  const commits: CommitRecord[] = [{ sequence: 0, commitPage: 0, end: o.pageSize, firstPage: 1, pairs: [], meta: null }]
+  const commits: CommitRecord[] = [{ sequence: 0, commitPage: 0, end: o.pageSize, firstPage: 1, pairs: [], meta: null, durability: 'full' }]
   const key = (): string => `k${String(rng.int(60)).padStart(2, '0')}`.padEnd(o.keyBytes, String.fromCharCode(97 + rng.int(3)))
   const present = (): [string, number] | null => {
     const all = model.list()
@@ -58,7 +70,9 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
   }
   try {
     for (let c = 1; c <= o.commits; c++) {
-      const before = idx.stats()
+      const durability: Durability = o.durability === 'mixed' ? (rng.next() < 0.5 ? 'full' : 'none') : o.durability
+      idx = (handles[durability])!
+      const before = commits[commits.length - 1]!
       // Every history has the shapes the tests rely on, whatever the seed: commit 2 sets only
       // metadata (a commit without data pages), and the last commit inserts so many pairs that
       // their entries alone need more than two pages (a commit of several data pages).
@@ -96,6 +110,7 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
           if (rng.next() < 0.2) { meta = `meta of commit ${c}`; tx.setMetadata(Buffer.from(meta)) }
         })
       }
+      idx.refresh()
       const s = idx.stats()
       const pairs = model.list()
       const diff = describeDiff(pairs, listIndex(idx))
@@ -103,10 +118,13 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
       if (s.sequence !== c) throw new Error(`building the history: commit ${c} has sequence ${s.sequence}`)
       const end = (s.commitPage + 1) * o.pageSize
       if (s.fileBytes !== end) throw new Error(`building the history: commit ${c} ends at ${end} but the file has ${s.fileBytes} bytes`)
-      commits.push({ sequence: c, commitPage: s.commitPage, end, firstPage: before.commitPage + 1, pairs, meta })
+      const rec: CommitRecord = { sequence: c, commitPage: s.commitPage, end, firstPage: before.commitPage + 1, pairs, meta, durability }
+      commits.push(rec)
+      o.onCommit?.(rec)
     }
   } finally {
-    idx.close()
+    handles.full?.close()
+    handles.none?.close()
   }
   return { pageSize: o.pageSize, commits, bytes: fs.readFileSync(file) }
 }

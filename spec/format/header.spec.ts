@@ -81,7 +81,7 @@ t.test('NOT_AN_INDEX: short, foreign, or without the magic', async t => {
   t.equal(foreign, 0, `random bytes are not an index (seed ${seed})`)
 })
 
-t.test('VERSION: a newer format version or unknown flags, checked before the CRC', async t => {
+t.test('VERSION: a newer format version or unknown flags (checked before the CRC), an unknown key encoding (after it)', async t => {
   const good = encodeHeader(header({ pageSize: 1024 }))
   for (const v of [FORMAT_VERSION + 1, 2, 255, 0xffff]) {
     const p = Buffer.from(good)
@@ -99,6 +99,13 @@ t.test('VERSION: a newer format version or unknown flags, checked before the CRC
   const p = Buffer.from(good)
   p[28] = 0x81
   t.equal(problem(reseal(p)), 'VERSION', 'unique flag with an unknown bit')
+  // An intact header with a key encoding this version does not know: a newer version's file.
+  for (const e of [2, 3, 0x7f, 0xff]) {
+    const p = Buffer.from(good)
+    p[27] = e
+    t.equal(problem(reseal(p)), 'VERSION', `key encoding ${e}, resealed`)
+    t.match((decodeHeader(reseal(p)) as HeaderProblem).message, `key encoding ${e}`, 'the message names the encoding')
+  }
   // A newer version in a file that is also too short for its page size: still VERSION.
   const q = Buffer.from(good.subarray(0, 100))
   q.writeUInt16LE(2, 24)
@@ -138,7 +145,7 @@ t.test('CORRUPT: bad CRC, bad page size, short file, impossible fields', async t
   t.equal(problem(reseal(v0)), 'CORRUPT', 'format version 0')
   const enc = Buffer.from(good)
   enc[27] = 2
-  t.equal(problem(reseal(enc)), 'CORRUPT', 'unknown key encoding')
+  t.equal(problem(enc), 'CORRUPT', 'unknown key encoding with a stale CRC: damage')
   const pn = Buffer.from(good)
   sealPage(pn, PAGE_FILE_HEADER, 1)
   t.equal(problem(pn), 'CORRUPT', 'page 0 claiming to be page 1')

@@ -1,10 +1,9 @@
 /**
  * An in-memory Vfs: index files as Buffers, so fuzz cases open damaged copies of a file without
- * touching the disk. Read-only unless constructed with a lock file path (a real file, since the
- * write lock is an flock on a descriptor); then files can be written, grown and truncated.
+ * touching the disk. Read-only unless constructed writable; then files can be written, grown,
+ * truncated and locked (locks in memory too, one holder per file, as flock).
  */
-import type { FileIdentity, Vfs, VfsFile } from '../../lib/index.ts'
-import fs from 'node:fs'
+import type { FileIdentity, Vfs, VfsFile, VfsLock } from '../../lib/index.ts'
 
 function refused(what: string): Error {
   return Object.assign(new Error(`memory vfs: ${what} refused (read-only)`), { code: 'EROFS' })
@@ -55,13 +54,49 @@ class MemFile implements VfsFile {
   close(): void { this.closed = true }
 }
 
+/** An open for locking: holds the lock of its file (entry) or not; replacing the file makes a new entry. */
+class MemLock implements VfsLock {
+  private readonly e: Entry
+  private readonly holders: WeakMap<Entry, MemLock>
+  private closed = false
+
+  constructor(e: Entry, holders: WeakMap<Entry, MemLock>) {
+    this.e = e
+    this.holders = holders
+  }
+
+  private check(): void {
+    if (this.closed) throw Object.assign(new Error('EBADF: lock file closed'), { code: 'EBADF' })
+  }
+  tryLock(): boolean {
+    this.check()
+    const h = this.holders.get(this.e)
+    if (h !== undefined && h !== this) return false
+    this.holders.set(this.e, this)
+    return true
+  }
+  unlock(): void {
+    this.check()
+    if (this.holders.get(this.e) === this) this.holders.delete(this.e)
+  }
+  identity(): FileIdentity { this.check(); return this.e.id }
+  close(): void {
+    if (this.closed) return
+    if (this.holders.get(this.e) === this) this.holders.delete(this.e)
+    this.closed = true
+  }
+}
+
 export class MemVfs implements Vfs {
   private readonly files = new Map<string, Entry>()
   private nextIno = 1
-  private readonly lockFile: string | null
+  private readonly writable: boolean
+  /** Which open holds each file's lock. */
+  private readonly holders = new WeakMap<Entry, MemLock>()
 
-  constructor(lockFile: string | null = null) {
-    this.lockFile = lockFile
+  /** `writable` may also be a string (the lock file name older callers pass): writable. */
+  constructor(writable: boolean | string | null = false) {
+    this.writable = writable !== false && writable !== null
   }
 
   /** Adds (or replaces, as a new inode) a file holding a copy of `bytes`. */
@@ -77,7 +112,7 @@ export class MemVfs implements Vfs {
   }
 
   open(file: string, writable: boolean): VfsFile {
-    if (writable && this.lockFile === null) throw refused('opening for writing')
+    if (writable && !this.writable) throw refused('opening for writing')
     const e = this.files.get(file)
     if (!e) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' })
     return new MemFile(e, writable)
@@ -85,9 +120,15 @@ export class MemVfs implements Vfs {
   identity(file: string): FileIdentity | null { return this.files.get(file)?.id ?? null }
   createExclusive(): boolean { throw refused('create') }
   publish(): boolean { throw refused('publish') }
-  openLockFile(): number {
-    if (this.lockFile === null) throw refused('lock')
-    return fs.openSync(this.lockFile, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o666)
+  openLock(file: string, create: boolean): VfsLock {
+    if (!this.writable) throw refused('lock')
+    let e = this.files.get(file)
+    if (!e) {
+      if (!create) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' })
+      this.set(file, Buffer.alloc(0))
+      e = this.files.get(file)!
+    }
+    return new MemLock(e, this.holders)
   }
   remove(): void { throw refused('remove') }
 }

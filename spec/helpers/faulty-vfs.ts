@@ -13,7 +13,7 @@
  *
  * `heal()` removes the rules and ends a crash, so the same handle can be used again.
  */
-import type { FileIdentity, Vfs, VfsFile } from '../../lib/index.ts'
+import type { FileIdentity, Vfs, VfsFile, VfsLock } from '../../lib/index.ts'
 import { nodeVfs } from '../../lib/store/vfs.ts'
 
 export type FaultOp = 'write' | 'datasync' | 'truncate'
@@ -123,14 +123,39 @@ export class FaultyVfs implements Vfs {
     this.alive('link')
     return this.inner.publish(tmp, file)
   }
-  openLockFile(file: string): number {
-    this.alive('open lock file')
-    return this.inner.openLockFile(file)
+  openLock(file: string, create: boolean): VfsLock {
+    this.alive('open for locking')
+    return new FaultyLock(this, this.inner.openLock(file, create))
   }
   remove(file: string): void {
     this.alive('unlink')
     this.inner.remove(file)
   }
+}
+
+/** Locks pass through; after a crash they throw like every other call, but close() still releases. */
+class FaultyLock implements VfsLock {
+  private readonly vfs: FaultyVfs
+  private readonly inner: VfsLock
+
+  constructor(vfs: FaultyVfs, inner: VfsLock) {
+    this.vfs = vfs
+    this.inner = inner
+  }
+
+  tryLock(): boolean {
+    this.vfs.alive('flock')
+    return this.inner.tryLock()
+  }
+  unlock(): void {
+    this.vfs.alive('flock (unlock)')
+    this.inner.unlock()
+  }
+  identity(): FileIdentity {
+    this.vfs.alive('fstat')
+    return this.inner.identity()
+  }
+  close(): void { this.inner.close() }
 }
 
 class FaultyFile implements VfsFile {

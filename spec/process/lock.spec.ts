@@ -1,11 +1,18 @@
 // The write lock across processes and across handles of one process: a writer that cannot get
 // the lock gives up with LOCKED after lockTimeoutMs (not much earlier, not much later), writes
-// nothing, and succeeds once the lock is free; readers never wait for it.
+// nothing, and succeeds once the lock is free; readers never wait for it. Every lock operation
+// goes through the Vfs (fault injection reaches it, the in-memory Vfs locks too), and the lock
+// follows an index file replaced under a writer. (The lock sidecar replaced under writers:
+// lock-sidecar.spec.ts.)
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Index, TailrootError } from '../../lib/index.ts'
+import type { FileIdentity, Vfs, VfsFile, VfsLock } from '../../lib/index.ts'
+import { nodeVfs } from '../../lib/store/vfs.ts'
+import { FaultyVfs } from '../helpers/faulty-vfs.ts'
+import { MemVfs } from '../fuzz/mem-vfs.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { runChild } from '../helpers/children/run.ts'
 
@@ -94,6 +101,145 @@ t.test('two handles in one process: the second waits for the first one\'s transa
   t.equal(a.sequence, 2, 'and the first handle sees it')
   a.close()
   b.close()
+  t.ok(Index.verify(file).ok)
+  t.end()
+})
+
+/** nodeVfs, recording every openLock call. */
+class RecordingVfs implements Vfs {
+  readonly lockOpens: [string, boolean][] = []
+  open(file: string, writable: boolean): VfsFile { return nodeVfs.open(file, writable) }
+  identity(file: string): FileIdentity | null { return nodeVfs.identity(file) }
+  createExclusive(file: string, bytes: Buffer): boolean { return nodeVfs.createExclusive(file, bytes) }
+  publish(tmp: string, file: string): boolean { return nodeVfs.publish(tmp, file) }
+  openLock(file: string, create: boolean): VfsLock {
+    this.lockOpens.push([path.basename(file), create])
+    return nodeVfs.openLock(file, create)
+  }
+  remove(file: string): void { nodeVfs.remove(file) }
+}
+
+t.test('the locks go through the Vfs: a crash injected there reaches them, and a crashed writer does not keep the lock', t => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'vfs.idx')
+  const rec = new RecordingVfs()
+  const w = Index.open(file, { vfs: rec })
+  w.insert('a', 1)
+  t.same(rec.lockOpens, [['vfs.idx.lock', true], ['vfs.idx', false]], 'the sidecar (created if missing) and the index file (never created) are opened through the Vfs')
+  w.close()
+
+  const vfs = new FaultyVfs()
+  const f = Index.open(file, { vfs, lockTimeoutMs: 100 })
+  f.insert('b', 2)
+  vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
+  t.throws(() => f.insert('lost', 1), { name: 'TailrootError' }, 'the crash fails the write')
+  // Crashed: the lock calls throw too, as TailrootError IO, never as a foreign error.
+  let err: unknown = null
+  try { f.insert('after-crash', 1) } catch (e) { err = e }
+  t.ok(err instanceof TailrootError && err.code === 'IO', `a write after the crash fails in the lock with IO: ${String(err)}`)
+  t.match((err as Error).message, /vfs\.idx/, 'naming the file')
+
+  const other = Index.open(file, { lockTimeoutMs: 100 })
+  t.equal(other.insert('c', 3), true, 'another handle gets the lock at once: the crashed one released it')
+  vfs.heal()
+  t.equal(f.insert('d', 4), true, 'after heal() the crashed handle writes again')
+  t.same([...other.range()].map(p => p[0]), ['a', 'b', 'c', 'd'])
+  other.close()
+  f.close()
+  t.ok(Index.verify(file).ok)
+  t.end()
+})
+
+t.test('the in-memory Vfs locks in memory, one holder per file', t => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'mem.idx')
+  const disk = Index.open(file)
+  disk.insert('a', 1)
+  disk.close()
+  const listing = fs.readdirSync(dir)
+  const vfs = new MemVfs(true)
+  vfs.set(file, fs.readFileSync(file))
+  const a = Index.open(file, { vfs })
+  const b = Index.open(file, { vfs, lockTimeoutMs: 100 })
+  a.transaction(tx => {
+    tx.insert('b', 2)
+    const { err } = timedFailure(() => b.insert('c', 3))
+    t.ok(err instanceof TailrootError && err.code === 'LOCKED', `the second handle gets LOCKED: ${describe(err)}`)
+  })
+  t.equal(b.insert('c', 3), true, 'then it writes')
+  t.same([...a.range()].map(p => p[0]), ['a', 'b', 'c'])
+  a.close()
+  b.close()
+  t.same(fs.readdirSync(dir), listing, 'nothing was created on disk')
+  t.end()
+})
+
+/**
+ * nodeVfs, except that once armed, it replaces the index file (same bytes, a new inode, by
+ * rename) just after the write lock checked that the path names the file it locked, before the
+ * handle looks at the path: the handle then adopts a file the lock does not hold yet.
+ */
+class ReplacingVfs extends RecordingVfs {
+  private readonly file: string
+  armed = false
+  /** 1: the index lock was just taken, the next stat is the lock's own check; 2: replace on the next stat. */
+  private stage = 0
+
+  constructor(file: string) {
+    super()
+    this.file = file
+  }
+  override identity(file: string): FileIdentity | null {
+    if (file === this.file && this.stage === 1) this.stage = 2
+    else if (file === this.file && this.stage === 2) {
+      this.stage = 0
+      this.armed = false
+      const tmp = `${file}.replacement`
+      fs.copyFileSync(file, tmp)
+      fs.renameSync(tmp, file)
+    }
+    return super.identity(file)
+  }
+  override openLock(file: string, create: boolean): VfsLock {
+    const l = super.openLock(file, create)
+    if (file !== this.file) return l
+    return {
+      tryLock: () => {
+        const got = l.tryLock()
+        if (got && this.armed) this.stage = 1
+        return got
+      },
+      unlock: () => l.unlock(),
+      identity: () => l.identity(),
+      close: () => l.close(),
+    }
+  }
+}
+
+t.test('the index file replaced between taking the lock and the write: the lock moves to the new file', t => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'moved.idx')
+  const vfs = new ReplacingVfs(file)
+  const a = Index.open(file, { vfs })
+  a.insert('x', 1)
+  const ino = fs.statSync(file).ino
+  vfs.armed = true
+  const b = Index.open(file, { lockTimeoutMs: 100 })
+  let inner: unknown = 'not tried'
+  a.transaction(tx => {
+    tx.insert('y', 2)
+    // b opens the file the path names now, which a's handle writes: b must wait.
+    inner = timedFailure(() => b.insert('z', 3)).err
+  })
+  t.not(fs.statSync(file).ino, ino, 'the file was replaced during the write')
+  t.ok(inner instanceof TailrootError && inner.code === 'LOCKED', `a second handle could not write during the first one's transaction: ${describe(inner)}`)
+  t.equal(b.insert('z', 3), true, 'after it, it writes')
+  a.close()
+  b.close()
+  const r = Index.open(file, { readOnly: true })
+  t.same([...r.range()].map(p => p[0]), ['x', 'y', 'z'], 'every acknowledged write is in the file at the path')
+  t.equal(r.sequence, 3)
+  r.close()
   t.ok(Index.verify(file).ok)
   t.end()
 })

@@ -1,0 +1,153 @@
+/**
+ * The commit protocol (FORMAT.md §8, "Writing a commit"), the only code that appends to an index
+ * file: data pages after the previous commit, the syncs, the commit page, and the rollback of a
+ * commit that failed before its commit page was whole. Used by Index (every commit) and by
+ * Index.build (the first commit of a new file).
+ */
+import { crc32c } from '@node-rs/crc32'
+import { COMMIT_DATA_SYNCED, MAX_PAGE_NO } from '../format/constants.ts'
+import { encodeCommit } from '../format/commit.ts'
+import type { Commit } from '../format/commit.ts'
+import { encodeNode } from '../format/node.ts'
+import type { TreeNode } from '../format/node.ts'
+import { TailrootError } from '../errors.ts'
+import type { ChildRef } from '../tree/node-ref.ts'
+import { writeTree } from '../tree/write.ts'
+import type { IndexFile } from './file.ts'
+
+export type Durability = 'full' | 'none'
+
+/** What a commit records besides its pages. */
+export interface CommitContent {
+  root: number
+  height: number
+  entryCount: number
+  /** Node pages reachable from root. */
+  livePages: number
+  meta: Buffer | null
+}
+
+/** Bytes buffered before appended pages are written out. */
+const FLUSH_BYTES = 1 << 20
+
+/**
+ * One commit being written on top of `prev`, under the write lock, after any torn tail past
+ * `prev` was cut. Append pages (children before parents), then `commit()`; on any failure the
+ * writer has either cut its pages again or, once the commit page may be whole, reports the
+ * outcome as in doubt.
+ */
+export class CommitWriter {
+  readonly firstPage: number
+  /** Pages appended so far. */
+  written = 0
+  private dataCrc = 0
+  private chunks: Buffer[] = []
+  private chunkStart: number
+  private pending = 0
+  private done = false
+
+  private readonly f: IndexFile
+  private readonly prev: Commit
+  private readonly durability: Durability
+
+  constructor(f: IndexFile, prev: Commit, durability: Durability) {
+    this.f = f
+    this.prev = prev
+    this.durability = durability
+    this.firstPage = prev.page + 1
+    this.chunkStart = this.firstPage
+  }
+
+  get nextPage(): number { return this.firstPage + this.written }
+
+  /** Appends one node page; returns its page number. */
+  append(node: TreeNode): number {
+    const page = this.nextPage
+    if (page >= MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
+    const buf = encodeNode(node, page, this.f.pageSize)
+    this.chunks.push(buf)
+    this.pending += buf.length
+    this.written++
+    this.dataCrc = crc32c(buf, this.dataCrc)
+    this.f.cache.set(page, node)
+    if (this.pending >= FLUSH_BYTES) this.flush()
+    return page
+  }
+
+  /** Appends every unwritten node under `ref`; returns the page number of `ref`. */
+  appendTree(ref: ChildRef): number {
+    return writeTree(ref, n => this.append(n))
+  }
+
+  /** Writes the buffered pages out (they are still uncommitted). */
+  flush(): void {
+    if (this.chunks.length === 0) return
+    const buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    this.f.write(buf, this.chunkStart)
+    this.chunkStart += this.chunks.length
+    this.chunks = []
+    this.pending = 0
+  }
+
+  /**
+   * Makes the appended pages a commit: flush, fdatasync, commit page, fdatasync (no syncs with
+   * durability 'none'). A 'full' commit always syncs before its commit page, even when it appended
+   * nothing: COMMIT_DATA_SYNCED promises that every page below the commit page is durable, and
+   * earlier 'none' commits its tree builds on may not be.
+   */
+  commit(content: CommitContent): Commit {
+    if (this.done) throw new Error('internal error: a commit written twice')
+    this.done = true
+    const full = this.durability === 'full'
+    const c: Commit = {
+      page: this.nextPage,
+      sequence: this.prev.sequence + 1,
+      root: content.root,
+      height: content.height,
+      flags: full ? COMMIT_DATA_SYNCED : 0,
+      entryCount: content.entryCount,
+      prevCommit: this.prev.page,
+      firstDataPage: this.firstPage,
+      dataCrc: this.dataCrc >>> 0,
+      livePages: content.livePages,
+      timestamp: Date.now(),
+      meta: content.meta,
+    }
+    let pageWritten = false
+    try {
+      if (c.page > MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
+      this.flush()
+      if (full) this.f.sync()
+      this.f.write(encodeCommit(c, this.f.header.fileId, this.f.pageSize), c.page)
+      // From here on the page is whole in the file (a failed write leaves at most part of it,
+      // which no reader takes for a commit).
+      pageWritten = true
+      if (full) this.f.sync()
+    } catch (err) {
+      this.f.cache.dropFrom(this.firstPage)
+      if (!pageWritten) {
+        this.cut()
+        throw err
+      }
+      // The commit page may be whole in the file, and other processes may have adopted it
+      // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
+      // as after a crash at this instant; the next look adopts it if it is whole.
+      const msg = err instanceof Error ? err.message : String(err)
+      throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
+    }
+    return c
+  }
+
+  /** Gives up the commit: its pages are an uncommitted tail nobody can have adopted. Cut it. */
+  abort(): void {
+    if (this.done) return
+    this.done = true
+    this.f.cache.dropFrom(this.firstPage)
+    this.cut()
+  }
+
+  private cut(): void {
+    this.chunks = []
+    try { this.f.truncatePages(this.firstPage) } catch { /* the next writer cuts it under the lock */ }
+  }
+}

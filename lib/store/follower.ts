@@ -1,0 +1,179 @@
+/**
+ * Following the tail of an index file: the commit a handle reads, adopting newer commits
+ * (whichever process wrote them), switching to a new file when the path was replaced, and, for a
+ * writer under the lock, cutting the torn tail a crashed writer left. The only code that changes
+ * which file and which commit a handle reads.
+ */
+import { TailrootError, ioError } from '../errors.ts'
+import { EMPTY_COMMIT } from '../format/commit.ts'
+import type { Commit } from '../format/commit.ts'
+import { IndexFile } from './file.ts'
+import type { FileIdentity, Vfs } from './vfs.ts'
+
+/** Files switched to in one prepareWrite before giving up (something replaces the file in a loop). */
+const MAX_SWITCHES = 16
+
+export interface FollowerOptions {
+  vfs: Vfs
+  path: string
+  writable: boolean
+  cacheBytes: number
+  /** Called after the handle switched to a new file at the path. */
+  onReplaced?: () => void
+}
+
+export class TailFollower {
+  private f: IndexFile
+  private cur: Commit
+  /** File size at the last look; -1 forces the next look to scan. */
+  private knownSize: number
+  /** lastPageStamp() at the last look, when the file extended past the commit. */
+  private tailStamp = ''
+  /** How many times the handle switched to a new file at the path. */
+  private switches = 0
+  private readonly o: FollowerOptions
+
+  private constructor(o: FollowerOptions, f: IndexFile, commit: Commit) {
+    this.o = o
+    this.f = f
+    this.cur = commit
+    this.knownSize = f.size()
+  }
+
+  /** Opens the file at the path and finds its newest commit. Releases the file on failure. */
+  static open(o: FollowerOptions): TailFollower {
+    const f = IndexFile.open(o.vfs, o.path, o.writable, o.cacheBytes)
+    try {
+      return new TailFollower(o, f, f.findNewestCommit(0) ?? EMPTY_COMMIT)
+    } catch (err) {
+      f.release()
+      throw err
+    }
+  }
+
+  get file(): IndexFile { return this.f }
+  get commit(): Commit { return this.cur }
+
+  /** The page after the current commit: where the next commit's pages go. */
+  private commitEnd(): number {
+    return this.cur.page + 1
+  }
+
+  private pathIdentity(): FileIdentity | null {
+    try { return this.o.vfs.identity(this.o.path) } catch (err) { throw ioError(this.o.path, 'stat', err) }
+  }
+
+  /**
+   * Adopts commits appended since the last look; returns whether the view moved. `checkPath` also
+   * compares the file at the path with the one open (one more stat) and switches to a replacement;
+   * implicit looks before reads skip it, refresh() and writers never do. A path that names no file
+   * keeps the handle on the file it has (a reader can go on reading it).
+   */
+  look(checkPath: boolean): boolean {
+    if (checkPath) {
+      const id = this.pathIdentity()
+      if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
+    }
+    const size = this.f.size()
+    const commitEnd = this.commitEnd() * this.f.pageSize
+    if (size < commitEnd) {
+      // Bytes up to a commit never change, so this file is not the one we knew: start over.
+      this.f.cache.clear()
+      this.knownSize = size
+      this.tailStamp = ''
+      const before = this.cur
+      this.cur = this.f.findNewestCommit(0) ?? EMPTY_COMMIT
+      return this.cur !== before
+    }
+    // A tail after the known commit (torn, or new commits) can be cut and rewritten to the same
+    // length, so while there is one, its last page's header is compared too.
+    const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
+    if (size === this.knownSize && stamp === this.tailStamp) return false
+    this.knownSize = size
+    this.tailStamp = stamp
+    const c = this.f.findNewestCommit(this.cur.page)
+    if (c === null || c.sequence <= this.cur.sequence) return false
+    this.cur = c
+    return true
+  }
+
+  /** The common header of the last whole page (type, CRC, page number) as a string. */
+  private lastPageStamp(size: number): string {
+    const last = Math.floor(size / this.f.pageSize) - 1
+    return last < 1 ? '' : this.f.readPages(last, 1).toString('latin1', 0, 16)
+  }
+
+  /**
+   * The path names a different file now: switch to it. Everything on the new file is done before
+   * the switch, so a failure leaves the handle as it was.
+   */
+  private reopen(): boolean {
+    const f = IndexFile.open(this.o.vfs, this.o.path, this.o.writable, this.o.cacheBytes)
+    let commit: Commit
+    try {
+      const a = this.f.header
+      const b = f.header
+      if (a.keyEncoding !== b.keyEncoding || a.unique !== b.unique || a.pageSize !== b.pageSize) {
+        throw new TailrootError('INVALID_ARGUMENT', `${this.o.path}: the file was replaced by an index with different settings`, { path: this.o.path })
+      }
+      commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
+    } catch (err) {
+      f.release()
+      throw err
+    }
+    const old = this.f
+    this.f = f
+    this.cur = commit
+    this.knownSize = f.size()
+    this.tailStamp = ''
+    this.switches++
+    old.release()
+    this.o.onReplaced?.()
+    return true // another file: whatever its sequence, the view moved
+  }
+
+  /**
+   * Under the write lock, before a commit: refuses a path that no longer names a file (commits
+   * into an unlinked file would be lost), adopts the newest commit and cuts any torn tail after it.
+   */
+  prepareWrite(): void {
+    if (this.pathIdentity() === null) {
+      throw new TailrootError('NOT_FOUND', `${this.o.path}: the index file was deleted or renamed away while this handle had it open; the write is refused, because it would go into a file that no one opens again`, { path: this.o.path })
+    }
+    // After a switch the write lock moves to the new file (onReplaced), and only from then on
+    // can no other writer commit there: look again, under that lock.
+    for (let round = 0; ; round++) {
+      const seen = this.switches
+      this.look(true)
+      if (this.switches === seen) break
+      if (round >= MAX_SWITCHES) {
+        throw new TailrootError('LOCKED', `${this.o.path}: the file at the path was replaced ${round + 1} times while this writer waited to write; giving up`, { path: this.o.path })
+      }
+    }
+    const end = this.commitEnd()
+    // look() left knownSize at the size it just measured.
+    if (this.knownSize > end * this.f.pageSize) this.f.truncatePages(end)
+    this.knownSize = end * this.f.pageSize
+    this.tailStamp = ''
+  }
+
+  /** After a successful commit by this handle. */
+  committed(c: Commit): void {
+    this.cur = c
+    this.knownSize = (c.page + 1) * this.f.pageSize
+    this.tailStamp = ''
+  }
+
+  /** After a failed commit: the next look scans the tail whatever its size. */
+  commitFailed(): void {
+    this.knownSize = -1
+  }
+
+  close(): void {
+    this.f.release()
+  }
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino
+}
