@@ -152,7 +152,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   protected readState(_ordered = false): ReadState {
     this.checkOpen()
     if (this.tx === null && this.freshness.due()) this.adoptNewest(false)
-    return { src: this.f, tree: this.tree(), pending: null }
+    return { src: this.f, tree: this.tree(), pending: null, file: this.f }
   }
 
   private tree(): { root: number; height: number; count: number } {

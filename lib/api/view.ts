@@ -3,6 +3,7 @@
  * reads and, in a transaction, the changes not yet applied to that tree.
  */
 import type { Key, KeyCodec } from '../keys.ts'
+import type { IndexFile } from '../store/file.ts'
 import { countLess, hasPair, idsOf, walk } from '../tree/read.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import type { Pending } from './pending.ts'
@@ -14,7 +15,15 @@ export interface ReadState {
   tree: TreeRoot
   /** Unapplied transaction changes, or null. */
   pending: Pending | null
+  /**
+   * The file `src` reads, when the view may switch files (an Index whose path was replaced):
+   * an iterator keeps it open until it ends, so it goes on reading the commit it started on.
+   */
+  file?: IndexFile
 }
+
+/** Files pinned by iterators that were dropped before they ended. */
+const dropped = new FinalizationRegistry<IndexFile>(file => file.release())
 
 export abstract class ReadView<K extends Key = Key> {
   protected abstract readonly codec: KeyCodec
@@ -88,7 +97,8 @@ export abstract class ReadView<K extends Key = Key> {
     const [lo, hi] = ranks(s, q)
     const n = Math.min(q.limit, hi - lo - q.offset)
     const start = q.reverse ? hi - 1 - q.offset : lo + q.offset
-    return decodeKeys(walk(s.src, s.tree, start, n, q.reverse), this.codec, () => this.checkOpen()) as IterableIterator<[K, number]>
+    const it = decodeKeys(walk(s.src, s.tree, start, n, q.reverse), this.codec, () => this.checkOpen(), s.file)
+    return it as IterableIterator<[K, number]>
   }
 }
 
@@ -103,18 +113,32 @@ function ranks(s: ReadState, q: NormalRange): [number, number] {
  * its view closed. It also keeps the view reachable while the iterator is, so a snapshot the
  * caller dropped is not collected (and its file released) under a live iterator.
  */
-function* decodeKeys(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void): Generator<[Key, number]> {
+function decodeKeys(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, file: IndexFile | undefined): Generator<[Key, number]> {
+  if (file === undefined) return decodeSteps(it, codec, checkOpen, null)
+  // Pinned until the iterator ends (finally), or, if it is dropped unfinished, until collected.
+  file.retain()
+  const pin = { file, token: {} }
+  const gen = decodeSteps(it, codec, checkOpen, pin)
+  dropped.register(gen, file, pin.token)
+  return gen
+}
+
+function* decodeSteps(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, pin: { file: IndexFile; token: object } | null): Generator<[Key, number]> {
   // utf8 keys are decoded once per run of a key; binary keys get a fresh Buffer per pair.
   const binary = codec.encoding === 'binary'
   let last: string | null = null
   let decoded: Key = ''
-  for (;;) {
-    checkOpen()
-    const step = it.next()
-    if (step.done === true) return
-    const [k, r] = step.value
-    if (binary) { yield [codec.decode(k), r]; continue }
-    if (k !== last) { last = k; decoded = codec.decode(k) }
-    yield [decoded, r]
+  try {
+    for (;;) {
+      checkOpen()
+      const step = it.next()
+      if (step.done === true) return
+      const [k, r] = step.value
+      if (binary) { yield [codec.decode(k), r]; continue }
+      if (k !== last) { last = k; decoded = codec.decode(k) }
+      yield [decoded, r]
+    }
+  } finally {
+    if (pin !== null && dropped.unregister(pin.token)) pin.file.release()
   }
 }

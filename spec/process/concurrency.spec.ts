@@ -11,7 +11,7 @@ import path from 'node:path'
 import { Index, TailrootError } from '../../lib/index.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
-import { runChild } from '../helpers/children/run.ts'
+import { runChild, startTogether } from '../helpers/children/run.ts'
 import type { Child } from '../helpers/children/run.ts'
 import { SOAK } from '../helpers/soak.ts'
 
@@ -38,15 +38,8 @@ t.test('readers see only whole commits while two writers commit', async t => {
   const txw = runChild('pair-writer', [file, seed, DURATION_MS, go])
   const aw = runChild('auto-writer', [file, seed + 1, DURATION_MS, go])
   const all = [...readers, txw, aw]
-  t.teardown(() => { for (const c of all) c.kill() })
-  try {
-    await Promise.all(all.map(c => c.waitFor(l => l === 'ready', 60_000, 'ready line')))
-  } catch (err) {
-    t.fail(`a child did not start (seed ${seed}): ${(err as Error).message}`)
-    return
-  }
   // Everyone is loaded: start together.
-  fs.writeFileSync(go, '')
+  if (!await startTogether(t, all, go, seed)) return
   const [txExit, awExit] = await Promise.all([txw.exited, aw.exited])
   fs.writeFileSync(stop, '')
   const readerExits = await Promise.all(readers.map(r => r.exited))

@@ -13,7 +13,7 @@ import { Index, TailrootError } from '../../lib/index.ts'
 import { Rng } from '../helpers/rng.ts'
 import { SOAK } from '../helpers/soak.ts'
 import { tmpDir } from '../helpers/tmp.ts'
-import { runChild } from '../helpers/children/run.ts'
+import { runChild, startTogether } from '../helpers/children/run.ts'
 import type { Child } from '../helpers/children/run.ts'
 
 /** Commits per writer process (two handles each). */
@@ -46,14 +46,8 @@ t.test('two writer processes, two handles each, while a third process keeps repl
   const writers = tags.map((tag, k) => runChild('sidecar-writer', [file, tag, COMMITS, seed + k, go]))
   const saboteur = runChild('sidecar-saboteur', [`${file}.lock`, seed + 7, go, stop, 10_000_000])
   const all = [...writers, saboteur]
-  t.teardown(() => { for (const c of all) c.kill() })
-  try {
-    await Promise.all(all.map(c => c.waitFor(l => l === 'ready', 60_000, 'ready line')))
-  } catch (err) {
-    t.fail(`a child did not start (seed ${seed}): ${(err as Error).message}`)
-    return
-  }
-  fs.writeFileSync(go, '')
+  // Everyone is loaded: start together.
+  if (!await startTogether(t, all, go, seed)) return
   const exits = await Promise.all(writers.map(w => w.exited))
   fs.writeFileSync(stop, '')
   const sabExit = await saboteur.exited

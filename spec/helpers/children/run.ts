@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { writeFileSync } from 'node:fs'
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -82,4 +83,20 @@ export class Child {
 
 export function runChild(script: string, args: (string | number)[]): Child {
   return new Child(script, args.map(String))
+}
+
+/**
+ * Kills the children when the test ends, waits until each has printed `ready`, then creates the
+ * file `go` so they start together. Returns false (after failing the test) when one did not start.
+ */
+export async function startTogether(t: { teardown(fn: () => void): void; fail(msg: string): void }, children: Child[], go: string, seed: number): Promise<boolean> {
+  t.teardown(() => { for (const c of children) c.kill() })
+  try {
+    await Promise.all(children.map(c => c.waitFor(l => l === 'ready', 60_000, 'ready line')))
+  } catch (err) {
+    t.fail(`a child did not start (seed ${seed}): ${(err as Error).message}`)
+    return false
+  }
+  writeFileSync(go, '')
+  return true
 }
