@@ -106,7 +106,10 @@ class Unsorted extends Error {
 
 /** Streams the pairs into a tree and commits it as the file's first commit. */
 function writeFirstCommit(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: KeyCodec, pairs: Iterable<unknown>, encoded: boolean): void {
-  const w = new CommitWriter(f, EMPTY_COMMIT, o.durability)
+  // Two syncs (COMMIT_DATA_SYNCED): a build is one commit, so the second sync costs nothing that
+  // matters, and open then trusts the data instead of checksumming it; a page damaged later gives
+  // CORRUPT where it is read instead of silently hiding the whole build.
+  const w = new CommitWriter(f, EMPTY_COMMIT, o.durability, false)
   const b = new TreeBuilder(h.pageSize, o.fill, n => w.append(n))
   let lastK: string | null = null
   let lastR = -1

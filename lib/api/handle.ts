@@ -235,7 +235,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private commitTransaction(tx: TransactionControl<K>): void {
     const { tree, replaced } = tx.finish()
     const prev = this.commit
-    const w = new CommitWriter(this.f, prev, this.opts.durability)
+    const w = new CommitWriter(this.f, prev, this.opts.durability, this.follower.durable())
     let c: Commit
     try {
       const root = tree.height === 0 ? 0 : w.appendTree(tree.root)
@@ -253,7 +253,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.freshness.reset()
       throw err
     }
-    this.follower.committed(c)
+    this.follower.committed(c, this.opts.durability === 'full')
     noteLocalCommit()
     this.freshness.looked()
   }

@@ -18,7 +18,7 @@ export interface OpenOptions {
   keyEncoding?: KeyEncoding
   /** Page size in bytes, a power of two from 512 to 65536 (default 4096); fixed at creation. */
   pageSize?: number
-  /** 'full' (default): fdatasync before and after the commit page. 'none': no syncs; unsafe on power loss. */
+  /** 'full' (default): every commit is durable when the call returns (one or two fdatasyncs, FORMAT.md §8). 'none': no syncs; unsafe on power loss. */
   durability?: Durability
   /** How long a writer waits for the write lock before LOCKED (default 10000). */
   lockTimeoutMs?: number

@@ -69,6 +69,7 @@ export const CMT_OFF_TIMESTAMP = 56
 export const CMT_OFF_FILE_ID = 64
 export const CMT_OFF_META = 80
 export const COMMIT_DATA_SYNCED = 0x01
+export const COMMIT_PREV_DURABLE = 0x02
 export const MAX_META_BYTES = 1024
 
 export const MAX_ROW_ID = Number.MAX_SAFE_INTEGER

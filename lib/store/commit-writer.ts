@@ -5,7 +5,7 @@
  * Index.build (the first commit of a new file).
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, MAX_PAGE_NO } from '../format/constants.ts'
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO } from '../format/constants.ts'
 import { encodeCommit } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeNode } from '../format/node.ts'
@@ -31,6 +31,12 @@ export interface CommitContent {
 const FLUSH_BYTES = 1 << 20
 
 /**
+ * The largest commit (its pages and the commit page) written with one sync: open checks the
+ * newest commit's dataCrc when it has COMMIT_PREV_DURABLE, so this bounds that work (FORMAT.md §8).
+ */
+export const ONE_SYNC_MAX_BYTES = FLUSH_BYTES
+
+/**
  * One commit being written on top of `prev`, under the write lock, after any torn tail past
  * `prev` was cut. Append pages (children before parents), then `commit()`; on any failure the
  * writer has either cut its pages again or, once the commit page may be whole, reports the
@@ -49,11 +55,14 @@ export class CommitWriter {
   private readonly f: IndexFile
   private readonly prev: Commit
   private readonly durability: Durability
+  /** Whether every page up to `prev`'s commit page is known to be durable. */
+  private readonly prevDurable: boolean
 
-  constructor(f: IndexFile, prev: Commit, durability: Durability) {
+  constructor(f: IndexFile, prev: Commit, durability: Durability, prevDurable: boolean) {
     this.f = f
     this.prev = prev
     this.durability = durability
+    this.prevDurable = prevDurable
     this.firstPage = prev.page + 1
     this.chunkStart = this.firstPage
   }
@@ -90,21 +99,24 @@ export class CommitWriter {
   }
 
   /**
-   * Makes the appended pages a commit: flush, fdatasync, commit page, fdatasync (no syncs with
-   * durability 'none'). A 'full' commit always syncs before its commit page, even when it appended
-   * nothing: COMMIT_DATA_SYNCED promises that every page below the commit page is durable, and
-   * earlier 'none' commits its tree builds on may not be.
+   * Makes the appended pages a commit (FORMAT.md §8, "Writing a commit"). With durability
+   * 'full': one write of the pages and the commit page and one fdatasync when every page before
+   * this commit is known durable and the commit is small (COMMIT_PREV_DURABLE); otherwise
+   * fdatasync before the commit page and after it (COMMIT_DATA_SYNCED), even when nothing was
+   * appended, because earlier 'none' commits the tree builds on may not be durable yet. No syncs
+   * with 'none'.
    */
   commit(content: CommitContent): Commit {
     if (this.done) throw new Error('internal error: a commit written twice')
     this.done = true
     const full = this.durability === 'full'
+    const oneSync = full && this.prevDurable && (this.written + 1) * this.f.pageSize <= ONE_SYNC_MAX_BYTES
     const c: Commit = {
       page: this.nextPage,
       sequence: this.prev.sequence + 1,
       root: content.root,
       height: content.height,
-      flags: full ? COMMIT_DATA_SYNCED : 0,
+      flags: oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0,
       entryCount: content.entryCount,
       prevCommit: this.prev.page,
       firstDataPage: this.firstPage,
@@ -116,9 +128,16 @@ export class CommitWriter {
     let pageWritten = false
     try {
       if (c.page > MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
-      this.flush()
-      if (full) this.f.sync()
-      this.f.write(encodeCommit(c, this.f.header.fileId, this.f.pageSize), c.page)
+      const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize)
+      if (oneSync) {
+        // The commit page goes out in the same write as the pages it commits.
+        this.chunks.push(page)
+        this.flush()
+      } else {
+        this.flush()
+        if (full) this.f.sync()
+        this.f.write(page, c.page)
+      }
       // From here on the page is whole in the file (a failed write leaves at most part of it,
       // which no reader takes for a commit).
       pageWritten = true

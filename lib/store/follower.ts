@@ -29,6 +29,12 @@ export class TailFollower {
   private knownSize: number
   /** lastPageStamp() at the last look, when the file extended past the commit. */
   private tailStamp = ''
+  /**
+   * The newest commit this handle knows to be durable with every page below it: one it made
+   * with a sync that returned. Another writer's commit is not known durable (it may have died
+   * before its sync returned), nor is a file's first state unless it has no commit at all.
+   */
+  private durableCommit: Commit | null
   /** How many times the handle switched to a new file at the path. */
   private switches = 0
   private readonly o: FollowerOptions
@@ -37,6 +43,7 @@ export class TailFollower {
     this.o = o
     this.f = f
     this.cur = commit
+    this.durableCommit = commit === EMPTY_COMMIT ? commit : null
     this.knownSize = f.size()
   }
 
@@ -127,6 +134,7 @@ export class TailFollower {
     this.knownSize = f.size()
     this.tailStamp = ''
     this.switches++
+    this.durableCommit = commit === EMPTY_COMMIT ? commit : null
     old.release()
     this.o.onReplaced?.()
     return true // another file: whatever its sequence, the view moved
@@ -157,8 +165,17 @@ export class TailFollower {
     this.tailStamp = ''
   }
 
-  /** After a successful commit by this handle. */
-  committed(c: Commit): void {
+  /**
+   * Whether every page up to the current commit is known durable (FORMAT.md §8: such a commit
+   * may be followed by a one-sync commit). Page 0 is created synced, so an empty file counts.
+   */
+  durable(): boolean {
+    return this.durableCommit === this.cur
+  }
+
+  /** After a successful commit by this handle; `synced` when its last fdatasync returned. */
+  committed(c: Commit, synced: boolean): void {
+    this.durableCommit = synced ? c : null
     this.cur = c
     this.knownSize = (c.page + 1) * this.f.pageSize
     this.tailStamp = ''

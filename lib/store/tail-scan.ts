@@ -8,10 +8,11 @@
  * - a rejected commit's data range is never scanned again: the scan continues below it;
  * - a commit without `COMMIT_DATA_SYNCED` is valid only together with the unsynced commits it
  *   builds on (its tree may point into their pages), so its chain of previous commits is checked
- *   down to a synced commit, the commit already known, or the first commit, once.
+ *   down to a commit with COMMIT_DATA_SYNCED or COMMIT_PREV_DURABLE, the commit already known,
+ *   or the first commit, once.
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, OFF_TYPE, PAGE_COMMIT, PAGE_ZERO } from '../format/constants.ts'
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, OFF_TYPE, PAGE_COMMIT, PAGE_ZERO } from '../format/constants.ts'
 import { decodeCommit } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 
@@ -125,6 +126,7 @@ function checkChain(r: PageReader, fileId: Buffer, c: Commit, floor: number): Ch
     if (dataCrc(r, link) !== link.dataCrc) {
       return fail(c, link, `its data pages ${link.firstDataPage}..${link.page - 1} do not match its checksum (damaged, or lost in a power cut with durability 'none')`, link.firstDataPage)
     }
+    if (link.flags & COMMIT_PREV_DURABLE) return null // everything below its own pages was durable
     if (link.prevCommit === 0 || link.prevCommit === floor) return null
     const prev = readCommit(r, link.prevCommit, fileId)
     if (prev === null) {

@@ -141,6 +141,16 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
   return { name, binary, durability, bytes, pageSize, states, newest, commits, reachNewest: reach(newest), reach }
 }
 
+/** Whether commit `c` is valid when page `page` is damaged (FORMAT.md §8, for one damaged page). */
+function validWith(base: Base, c: Commit, page: number): boolean {
+  if (page === c.page) return false
+  if (c.flags & 1) return true
+  if (page >= c.firstDataPage && page < c.page) return false
+  if (c.flags & 2 || c.prevCommit === 0) return true
+  const prev = base.commits.find(x => x.page === c.prevCommit)
+  return prev !== undefined && validWith(base, prev, page)
+}
+
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown }
 
 function attempt(fn: () => unknown): Outcome {
@@ -269,7 +279,7 @@ t.test('damaged pages: right answers or CORRUPT, never anything else', async t =
   for (const b of bases) {
     t.ok(b.newest.height >= 2, `${b.name}: height ${b.newest.height}`)
     t.ok(b.newest.sequence >= 5, `${b.name}: ${b.newest.sequence} commits`)
-    t.equal(b.newest.flags & 1, b.durability === 'full' ? 1 : 0, `${b.name}: data-synced flag`)
+    t.equal((b.newest.flags & 3) !== 0, b.durability === 'full', `${b.name}: a 'full' commit has a durability flag, a 'none' one none`)
     // The undamaged file reads exactly as the model says (the harness itself is sound).
     vfs.set(b.name, b.bytes)
     const idx = Index.open<Key>(b.name, { readOnly: true, vfs })
@@ -305,15 +315,16 @@ t.test('damaged pages: right answers or CORRUPT, never anything else', async t =
     // Flips can cancel out, and a flip in the CRC field is undone by re-sealing.
     const damaged = !bytes.subarray(page * P, (page + 1) * P).equals(base.bytes.subarray(page * P, (page + 1) * P))
     if (!damaged) stats.unchanged++
-    // Which commit must be read. In a file of unsynced commits, each commit is valid only with
-    // the unsynced commits below it (FORMAT.md §8): damage to any page of commit K (its data or
-    // its commit page) makes the index open at the commit before K.
+    // Which commit must be read (FORMAT.md §8): the newest commit still valid with this page
+    // damaged. A commit whose data pages or commit page are damaged is invalid unless its data
+    // was synced (COMMIT_DATA_SYNCED); an unsynced one is also invalid when a commit it builds on
+    // is, unless the pages below it were durable (COMMIT_PREV_DURABLE).
     const owner = page === 0 ? undefined : base.commits.find(c => c.firstDataPage <= page && page <= c.page)
-    const useOlder = base.durability === 'none' && damaged && owner !== undefined
-    const commit: Commit = useOlder ? base.commits.find(c => c.page === owner.prevCommit) ?? EMPTY_COMMIT : base.newest
+    const commit: Commit = damaged ? base.commits.find(c => validWith(base, c, page)) ?? EMPTY_COMMIT : base.newest
+    const useOlder = commit !== base.newest
     const reach2 = base.reach(commit)
     // A re-sealed commit page may still decode as the same commit (flips in its padding).
-    const ambiguous = damaged && resealed && useOlder && page === owner.page
+    const ambiguous = damaged && resealed && owner !== undefined && page === owner.page
     const mayDiffer = ambiguous || (damaged && resealed && (page === 0 || reach2.has(page)))
     const mayThrow = damaged && (page === 0 || reach2.has(page))
     if (useOlder) stats.olderCommit++
