@@ -10,6 +10,7 @@
  * it expects), and the error list keeps the first MAX_ERRORS errors and counts the rest.
  */
 import { TailrootError } from './errors.ts'
+import { COMMIT_DATA_SYNCED } from './format/constants.ts'
 import { comparePair, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
 import { IndexFile } from './store/file.ts'
@@ -93,7 +94,9 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
       errors.push({ page: r.commit.page, message: `${path}: ${r.reason}; the index opens at an older commit` })
     })
     if (c === null) return errors.result(0, 0, 0)
-    if (f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
+    // The scan checked the data of any commit without COMMIT_DATA_SYNCED; a synced one is trusted
+    // on open, so only here is its data read.
+    if ((c.flags & COMMIT_DATA_SYNCED) !== 0 && f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
     let pages = 0
     const visited = new PageSet()
     // Child-below-parent and root-below-commit are checked by the decoders (decodeInternal,

@@ -5,7 +5,9 @@ import type { KeyEncoding } from '../format/header.ts'
 import type { Vfs } from '../store/vfs.ts'
 import { nodeVfs } from '../store/vfs.ts'
 
-export type Durability = 'full' | 'none'
+import type { Durability } from '../store/commit-writer.ts'
+
+export type { Durability }
 
 export interface OpenOptions {
   /** Create the file when it does not exist (default true; with readOnly, true is INVALID_ARGUMENT). */

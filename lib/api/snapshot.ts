@@ -2,28 +2,23 @@
 import { TailrootError } from '../errors.ts'
 import type { Commit } from '../format/commit.ts'
 import type { Key, KeyCodec } from '../keys.ts'
-import type { IndexFile } from '../store/file.ts'
+import type { FilePin, IndexFile } from '../store/file.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
 
-/**
- * The safety net for snapshots that are dropped without close(): the file reference of a collected
- * snapshot is released, so its descriptor does not stay open for the life of the process. The
- * held value is the file, which does not reference the snapshot (else it would never be collected).
- */
-const forgotten = new FinalizationRegistry<IndexFile>(file => file.release())
-
 export class Snapshot<K extends Key = string> extends ReadView<K> {
   #file: IndexFile | null
+  /** Released by close(), or when a snapshot dropped without close() is collected. */
+  readonly #pin: FilePin
   readonly #commit: Commit
   protected readonly codec: KeyCodec
 
   constructor(file: IndexFile, commit: Commit, codec: KeyCodec) {
     super()
-    this.#file = file.retain()
+    this.#file = file
+    this.#pin = file.pin(this)
     this.#commit = commit
     this.codec = codec
-    forgotten.register(this, file, this)
   }
 
   get sequence(): number {
@@ -53,8 +48,7 @@ export class Snapshot<K extends Key = string> extends ReadView<K> {
   /** Releases the snapshot; the file stays open while another view still uses it. Idempotent. */
   close(): void {
     if (!this.#file) return
-    forgotten.unregister(this)
-    this.#file.release()
+    this.#pin.release()
     this.#file = null
   }
 

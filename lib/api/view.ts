@@ -3,7 +3,7 @@
  * reads and, in a transaction, the changes not yet applied to that tree.
  */
 import type { Key, KeyCodec } from '../keys.ts'
-import type { IndexFile } from '../store/file.ts'
+import type { FilePin, IndexFile } from '../store/file.ts'
 import { countLess, hasPair, idsOf, walk } from '../tree/read.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import type { Pending } from './pending.ts'
@@ -21,9 +21,6 @@ export interface ReadState {
    */
   file?: IndexFile
 }
-
-/** Files pinned by iterators that were dropped before they ended. */
-const dropped = new FinalizationRegistry<IndexFile>(file => file.release())
 
 export abstract class ReadView<K extends Key = Key> {
   protected abstract readonly codec: KeyCodec
@@ -116,14 +113,13 @@ function ranks(s: ReadState, q: NormalRange): [number, number] {
 function decodeKeys(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, file: IndexFile | undefined): Generator<[Key, number]> {
   if (file === undefined) return decodeSteps(it, codec, checkOpen, null)
   // Pinned until the iterator ends (finally), or, if it is dropped unfinished, until collected.
-  file.retain()
-  const pin = { file, token: {} }
-  const gen = decodeSteps(it, codec, checkOpen, pin)
-  dropped.register(gen, file, pin.token)
+  const hold: { pin: FilePin | null } = { pin: null }
+  const gen = decodeSteps(it, codec, checkOpen, hold)
+  hold.pin = file.pin(gen)
   return gen
 }
 
-function* decodeSteps(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, pin: { file: IndexFile; token: object } | null): Generator<[Key, number]> {
+function* decodeSteps(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, hold: { pin: FilePin | null } | null): Generator<[Key, number]> {
   // utf8 keys are decoded once per run of a key; binary keys get a fresh Buffer per pair.
   const binary = codec.encoding === 'binary'
   let last: string | null = null
@@ -139,6 +135,6 @@ function* decodeSteps(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen
       yield [decoded, r]
     }
   } finally {
-    if (pin !== null && dropped.unregister(pin.token)) pin.file.release()
+    hold?.pin?.release()
   }
 }

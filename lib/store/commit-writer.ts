@@ -15,6 +15,7 @@ import type { ChildRef } from '../tree/node-ref.ts'
 import { writeTree } from '../tree/write.ts'
 import type { IndexFile } from './file.ts'
 
+/** 'full': durable when commit() returns; 'none': no syncs (FORMAT.md §8). */
 export type Durability = 'full' | 'none'
 
 /** What a commit records besides its pages. */
@@ -72,7 +73,8 @@ export class CommitWriter {
   /** Appends one node page; returns its page number. */
   append(node: TreeNode): number {
     const page = this.nextPage
-    if (page >= MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
+    // A node page must leave room for the commit page after it.
+    this.checkRoom(page + 1)
     const buf = encodeNode(node, page, this.f.pageSize)
     this.chunks.push(buf)
     this.pending += buf.length
@@ -127,7 +129,7 @@ export class CommitWriter {
     }
     let pageWritten = false
     try {
-      if (c.page > MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
+      this.checkRoom(c.page)
       const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize)
       if (oneSync) {
         // The commit page goes out in the same write as the pages it commits.
@@ -155,6 +157,10 @@ export class CommitWriter {
       throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
     }
     return c
+  }
+
+  private checkRoom(page: number): void {
+    if (page > MAX_PAGE_NO) throw new TailrootError('IO', `${this.f.path}: the file has reached the maximum of ${MAX_PAGE_NO} pages`, { path: this.f.path })
   }
 
   /** Gives up the commit: its pages are an uncommitted tail nobody can have adopted. Cut it. */

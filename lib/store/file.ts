@@ -18,6 +18,15 @@ import { dataCrc, findNewestCommit } from './tail-scan.ts'
 import type { PageReader, RejectedCommit } from './tail-scan.ts'
 import type { FileIdentity, Vfs, VfsFile } from './vfs.ts'
 
+/** A reference to an IndexFile held by an owner object (IndexFile.pin). */
+export interface FilePin {
+  /** Gives the reference back; later calls do nothing. */
+  release(): void
+}
+
+/** Gives back the references of owners collected without releasing them. */
+const unreleased = new FinalizationRegistry<IndexFile>(file => file.release())
+
 export class IndexFile implements NodeSource, PageReader {
   readonly pageSize: number
   readonly cache: NodeCache
@@ -60,6 +69,18 @@ export class IndexFile implements NodeSource, PageReader {
   }
 
   retain(): this { this.refs++; return this }
+
+  /**
+   * A reference held by `owner` (a snapshot, an iterator): given back by release(), or, as a
+   * safety net, when `owner` is garbage-collected without it, so a forgotten owner does not keep
+   * the descriptor open for the life of the process.
+   */
+  pin(owner: object): FilePin {
+    this.retain()
+    const token = {}
+    unreleased.register(owner, this, token)
+    return { release: () => { if (unreleased.unregister(token)) this.release() } }
+  }
 
   release(): void {
     if (--this.refs === 0) {

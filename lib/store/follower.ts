@@ -8,6 +8,7 @@ import { TailrootError, ioError } from '../errors.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { IndexFile } from './file.ts'
+import { sameFile } from './vfs.ts'
 import type { FileIdentity, Vfs } from './vfs.ts'
 
 /** Files switched to in one prepareWrite before giving up (something replaces the file in a loop). */
@@ -77,10 +78,12 @@ export class TailFollower {
    * keeps the handle on the file it has (a reader can go on reading it).
    */
   look(checkPath: boolean): boolean {
-    if (checkPath) {
-      const id = this.pathIdentity()
-      if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
-    }
+    return this.adopt(checkPath ? this.pathIdentity() : null)
+  }
+
+  /** look() with the path's identity already taken (null: not checked, or no file there). */
+  private adopt(id: FileIdentity | null): boolean {
+    if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
     const size = this.f.size()
     const commitEnd = this.commitEnd() * this.f.pageSize
     if (size < commitEnd) {
@@ -145,14 +148,15 @@ export class TailFollower {
    * into an unlinked file would be lost), adopts the newest commit and cuts any torn tail after it.
    */
   prepareWrite(): void {
-    if (this.pathIdentity() === null) {
-      throw new TailrootError('NOT_FOUND', `${this.o.path}: the index file was deleted or renamed away while this handle had it open; the write is refused, because it would go into a file that no one opens again`, { path: this.o.path })
-    }
     // After a switch the write lock moves to the new file (onReplaced), and only from then on
     // can no other writer commit there: look again, under that lock.
     for (let round = 0; ; round++) {
+      const id = this.pathIdentity()
+      if (id === null) {
+        throw new TailrootError('NOT_FOUND', `${this.o.path}: the index file was deleted or renamed away while this handle had it open; the write is refused, because it would go into a file that no one opens again`, { path: this.o.path })
+      }
       const seen = this.switches
-      this.look(true)
+      this.adopt(id)
       if (this.switches === seen) break
       if (round >= MAX_SWITCHES) {
         throw new TailrootError('LOCKED', `${this.o.path}: the file at the path was replaced ${round + 1} times while this writer waited to write; giving up`, { path: this.o.path })
@@ -189,8 +193,4 @@ export class TailFollower {
   close(): void {
     this.f.release()
   }
-}
-
-function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino
 }

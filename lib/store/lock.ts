@@ -22,6 +22,7 @@
  * two writers get past acquire() together.
  */
 import { TailrootError, ioError } from '../errors.ts'
+import { sameFile } from './vfs.ts'
 import type { FileIdentity, Vfs, VfsLock } from './vfs.ts'
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
@@ -38,10 +39,6 @@ const MAX_BACKOFF_MS = 8
  * a failed attempt (and waits): bounds the work when something replaces the file in a loop.
  */
 const MAX_REOPENS_PER_ATTEMPT = 16
-
-function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino
-}
 
 function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code

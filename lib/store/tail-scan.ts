@@ -32,7 +32,7 @@ export interface RejectedCommit {
 }
 
 /** Pages read at once while scanning backwards or checksumming. */
-export const SCAN_CHUNK_PAGES = 64
+const SCAN_CHUNK_PAGES = 64
 
 /**
  * The number of pages up to the last written one: the first page of the zero tail, or the page
@@ -40,7 +40,7 @@ export const SCAN_CHUNK_PAGES = 64
  * Every page up to the newest durable commit is written (non-zero type), so the boundary found is
  * never below it. O(log(pages)) single-page reads.
  */
-export function writtenEnd(r: PageReader, known: number): number {
+function writtenEnd(r: PageReader, known: number): number {
   const count = r.pageCount()
   if (count <= known + 1 || typeOf(r, count - 1) !== PAGE_ZERO) return count
   let lo = known // written
@@ -73,16 +73,16 @@ export function dataCrc(r: PageReader, c: Commit): number {
   return crc >>> 0
 }
 
-export function readCommit(r: PageReader, page: number, fileId: Buffer): Commit | null {
+function readCommit(r: PageReader, page: number, fileId: Buffer): Commit | null {
   const buf = r.readPages(page, 1)
   return buf.length < r.pageSize ? null : decodeCommit(buf, page, fileId)
 }
 
 /**
  * Scans backwards from the end of the written data for the newest valid commit above page
- * `floor` (exclusive; `floorCommit` is the commit at `floor`, known valid, or null for 0).
- * Returns null when there is none. Commit pages that are whole but not valid are listed in
- * passed to `onRejected` when given (a callback, so a caller keeps only what it can hold).
+ * `floor` (exclusive; the commit at `floor` is known valid, and 0 means none). Returns null when
+ * there is none. Commit pages that are whole but not valid are passed to `onRejected` when given
+ * (a callback, so a caller keeps only what it can hold).
  */
 export function findNewestCommit(r: PageReader, fileId: Buffer, floor: number, onRejected?: (rc: RejectedCommit) => void): Commit | null {
   let hi = writtenEnd(r, floor)

@@ -12,6 +12,10 @@ export interface FileIdentity {
   ino: number
 }
 
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino
+}
+
 export interface VfsFile {
   /** Reads up to buf.length bytes at `position`; returns how many were read (short at EOF). */
   read(buf: Buffer, position: number): number
