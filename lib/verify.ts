@@ -13,7 +13,11 @@ import { TailrootError } from './errors.ts'
 import { COMMIT_DATA_SYNCED } from './format/constants.ts'
 import { comparePair, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
+import type { Commit } from './format/commit.ts'
 import { IndexFile } from './store/file.ts'
+import { pendingOf } from './store/log-chain.ts'
+import type { PendingState } from './store/log-chain.ts'
+import { hasPair } from './tree/read.ts'
 import type { RejectedCommit } from './store/tail-scan.ts'
 import { nodeVfs } from './store/vfs.ts'
 import type { Vfs } from './store/vfs.ts'
@@ -75,6 +79,36 @@ class PageSet {
     chunk[byte] = chunk[byte]! | bit
     return true
   }
+}
+
+/**
+ * Reads the pending changes of `c` (FORMAT.md §10) and checks each against the tree (of `n`
+ * pairs; -1 when it is damaged): an insert of a pair the tree lacks, a delete of one it has.
+ * Returns them, or null when they cannot be read.
+ */
+function verifyPending(f: IndexFile, c: Commit, n: number, errors: ErrorList): PendingState | null {
+  let pend: PendingState
+  try {
+    pend = pendingOf(f, c)
+  } catch (err) {
+    if (err instanceof TailrootError) { errors.push({ page: err.page, message: err.message }); return null }
+    throw err
+  }
+  if (n < 0 || pend.log.empty) return pend
+  const tree = { root: c.root, height: c.height, count: n }
+  const b = pend.log.toBatch()
+  for (let i = 0; i < b.keys.length; i++) {
+    let has: boolean
+    try { has = hasPair(f, tree, b.keys[i]!, b.ids[i]!) } catch (err) {
+      if (err instanceof TailrootError) { errors.push({ page: err.page, message: err.message }); return null }
+      throw err
+    }
+    if (has === b.ins[i]) {
+      const what = b.ins[i] ? 'inserts a pair the tree already holds' : 'deletes a pair the tree does not hold'
+      errors.push({ page: c.logHead, message: `${f.path}: a pending change ${what}: (${JSON.stringify(b.keys[i]!.slice(0, 40))}, ${b.ids[i]})` })
+    }
+  }
+  return pend
 }
 
 export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
@@ -150,8 +184,13 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
       return broken ? -1 : total
     }
     const n = c.root === 0 ? 0 : visit(c.root, c.height - 1, c.page, null, null)
-    if (n >= 0 && n !== c.entryCount) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.entryCount} entries but the tree holds ${n}` })
-    if (c.root !== 0 && errors.kept.length === 0 && pages !== c.livePages) {
+    const pend = verifyPending(f, c, n, errors)
+    if (n >= 0 && pend !== null && n + pend.log.net !== c.entryCount) {
+      const what = pend.log.empty ? `the tree holds ${n}` : `the tree holds ${n} and the pending changes add ${pend.log.net}`
+      errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.entryCount} entries but ${what}` })
+    }
+    if (pend !== null) pages += pend.pages
+    if ((c.root !== 0 || c.logHead !== 0) && errors.kept.length === 0 && pages !== c.livePages) {
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.livePages} live pages but ${pages} are reachable` })
     }
     return errors.result(c.sequence, c.entryCount, pages)

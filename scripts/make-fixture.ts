@@ -1,7 +1,7 @@
 /**
- * Writes the golden fixture fixtures/v1-small.tailroot and its expected logical dump
- * fixtures/v1-small.dump.json (FORMAT.md §10). Run once, by hand, when a format version is
- * released: `npx tsx scripts/make-fixture.ts [--force]`. The contents are deterministic, but
+ * Writes the golden fixture of the current format version, fixtures/vN-small.tailroot, and its
+ * expected logical dump fixtures/vN-small.dump.json (FORMAT.md §11). Run once, by hand, when a
+ * format version is released: `npx tsx scripts/make-fixture.ts [--force]`. The contents are deterministic, but
  * commit timestamps, createdAt and the file id are not, so the committed files are the reference
  * and the test suite never regenerates them (spec/api/fixture.spec.ts only reads them).
  *
@@ -16,11 +16,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Index } from '../lib/index.ts'
 import { decodeCommit } from '../lib/format/commit.ts'
+import { FORMAT_VERSION } from '../lib/format/constants.ts'
 import { decodeHeader, isHeaderProblem } from '../lib/format/header.ts'
 
 const dir = fileURLToPath(new URL('../fixtures/', import.meta.url))
-const file = path.join(dir, 'v1-small.tailroot')
-const dumpFile = path.join(dir, 'v1-small.dump.json')
+const name = `v${FORMAT_VERSION}-small`
+const file = path.join(dir, `${name}.tailroot`)
+const dumpFile = path.join(dir, `${name}.dump.json`)
 
 /** A small deterministic generator (mulberry32), so the contents never depend on Math.random. */
 function rng(seed: number): () => number {
@@ -44,7 +46,7 @@ export interface FixtureDump {
   height: number
   metadataHex: string | null
   /** Every valid commit page, newest first, following prevCommit. */
-  commits: { page: number; sequence: number; entryCount: number; height: number; root: number; metaHex: string | null }[]
+  commits: { page: number; sequence: number; entryCount: number; height: number; root: number; metaHex: string | null; logHead?: number; chainRecords?: number; logRecords?: number; logPages?: number }[]
   pairs: [string, number][]
 }
 
@@ -75,7 +77,9 @@ function main(): void {
   const maxKey = 'é'.repeat(110) // 220 bytes = maxKeyBytes(512)
   first.push([maxKey, 42])
 
-  const idx = Index.open(file, { pageSize: 512, keyEncoding: 'utf8', unique: false, durability: 'full' })
+  // Version 2: the bulk insert (over 400 changes) folds into the tree; the later commits stay
+  // pending, in log pages and inline in their commit pages (FORMAT.md §10).
+  const idx = Index.open(file, { pageSize: 512, keyEncoding: 'utf8', unique: false, durability: 'full', maxPendingChanges: 400 })
   if (Buffer.byteLength(maxKey) !== idx.maxKeyBytes) throw new Error('maxKey is not maximal')
   // Commit 1: the bulk insert.
   idx.transaction(tx => { for (const [k, r] of first) tx.insert(k, r) })
@@ -106,14 +110,17 @@ function main(): void {
   const commits: FixtureDump['commits'] = []
   let p = Math.floor(bytes.length / h.pageSize) - 1
   while (p > 0) {
-    const c = decodeCommit(bytes.subarray(p * h.pageSize, (p + 1) * h.pageSize), p, h.fileId)
+    const c = decodeCommit(bytes.subarray(p * h.pageSize, (p + 1) * h.pageSize), p, h.fileId, h.formatVersion)
     if (c === null) { p--; continue }
-    commits.push({ page: c.page, sequence: c.sequence, entryCount: c.entryCount, height: c.height, root: c.root, metaHex: c.meta?.toString('hex') ?? null })
+    commits.push({
+      page: c.page, sequence: c.sequence, entryCount: c.entryCount, height: c.height, root: c.root, metaHex: c.meta?.toString('hex') ?? null,
+      logHead: c.logHead, chainRecords: c.chainRecords, logRecords: c.logRecords, logPages: c.logPages,
+    })
     p = c.prevCommit
   }
   const dump: FixtureDump = {
-    description: 'Expected logical contents of v1-small.tailroot, written by scripts/make-fixture.ts with format version 1. Never regenerate.',
-    file: 'v1-small.tailroot',
+    description: `Expected logical contents of ${name}.tailroot, written by scripts/make-fixture.ts with format version ${FORMAT_VERSION}. Never regenerate.`,
+    file: `${name}.tailroot`,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
     header: { formatVersion: h.formatVersion, pageSize: h.pageSize, keyEncoding: h.keyEncoding, unique: h.unique, fileIdHex: h.fileId.toString('hex'), createdAt: h.createdAt },

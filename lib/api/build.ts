@@ -129,7 +129,7 @@ function writeFirstCommit(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, 
     lastR = r
   }
   const tree = b.finish()
-  w.commit({ root: tree.root, height: tree.height, entryCount: tree.count, livePages: w.written, meta: null })
+  w.commit({ root: tree.root, height: tree.height, entryCount: tree.count, livePages: w.written, meta: null, logPrevHead: 0, chainBefore: 0 })
 }
 
 /** The builder's unwritten pairs plus the out-of-order one. */

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'
-import { DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
+import { DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FIRST_LOG_VERSION, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeHeader } from '../format/header.ts'
 import type { KeyEncoding } from '../format/header.ts'
@@ -13,6 +13,9 @@ import type { Key } from '../keys.ts'
 import { CommitWriter } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
+import { NO_PENDING } from '../store/log-chain.ts'
+import type { PendingState } from '../store/log-chain.ts'
+import { applyBatch } from '../tree/apply.ts'
 import { WriteLock } from '../store/lock.ts'
 import { verifyFile } from '../verify.ts'
 import type { VerifyResult } from '../verify.ts'
@@ -135,13 +138,13 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   /** The commit this handle reads (0 before the first commit). */
   get sequence(): number {
-    this.readState(false)
+    this.lookIfDue()
     return this.commit.sequence
   }
 
   /** The metadata blob of the current commit, or null. */
   get metadata(): Buffer | null {
-    this.readState(false)
+    this.lookIfDue()
     return this.commit.meta ? Buffer.from(this.commit.meta) : null
   }
 
@@ -149,14 +152,20 @@ export class Index<K extends Key = string> extends ReadView<K> {
     if (this.closed) throw new TailrootError('CLOSED', `${this.path}: the index is closed`, { path: this.path })
   }
 
-  protected readState(_ordered = false): ReadState {
+  /** Checks the handle is open and adopts newer commits when the staleness policy says so. */
+  private lookIfDue(): void {
     this.checkOpen()
     if (this.tx === null && this.freshness.due()) this.adoptNewest(false)
-    return { src: this.f, tree: this.tree(), pending: null, file: this.f }
   }
 
+  protected readState(_ordered = false): ReadState {
+    this.lookIfDue()
+    return { src: this.f, tree: this.tree(), log: this.follower.pending.log, pending: null, file: this.f }
+  }
+
+  /** The current commit's tree (its count without the pending changes). */
   private tree(): { root: number; height: number; count: number } {
-    return { root: this.commit.root, height: this.commit.height, count: this.commit.entryCount }
+    return treeOf(this.commit, this.follower.pending)
   }
 
   /**
@@ -200,7 +209,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.prepareWrite()
       // The callback gets tx.tx, which cannot end the transaction; only this handle holds the control.
       const tx = new TransactionControl<K>({
-        path: this.path, src: this.f, tree: this.tree(), sequence: this.commit.sequence,
+        path: this.path, src: this.f, tree: this.tree(), log: this.follower.pending.log, sequence: this.commit.sequence,
         pageSize: this.pageSize, unique: this.unique, codec: this.codec,
       })
       this.tx = tx.tx
@@ -232,20 +241,39 @@ export class Index<K extends Key = string> extends ReadView<K> {
     this.follower.prepareWrite()
   }
 
+  /**
+   * Writes the transaction's changes as one commit: as change records while the pending chain
+   * stays within maxPendingChanges (FORMAT.md §10), else folded, with every pending change, into
+   * a new tree.
+   */
   private commitTransaction(tx: TransactionControl<K>): void {
-    const { tree, replaced } = tx.finish()
+    const { records, log } = tx.finish()
     const prev = this.commit
+    const pend = this.follower.pending
+    const meta = tx.metadata === undefined ? prev.meta : tx.metadata
+    const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges
     const w = new CommitWriter(this.f, prev, this.opts.durability, this.follower.durable())
     let c: Commit
+    let next: PendingState
     try {
-      const root = tree.height === 0 ? 0 : w.appendTree(tree.root)
-      c = w.commit({
-        root,
-        height: tree.height,
-        entryCount: tree.count,
-        livePages: prev.livePages - replaced + w.written,
-        meta: tx.metadata === undefined ? prev.meta : tx.metadata,
-      })
+      const entryCount = prev.entryCount + log.net - pend.log.net
+      if (logging) {
+        w.appendLog(records, meta)
+        c = w.commit({
+          root: prev.root, height: prev.height, entryCount, livePages: prev.livePages + w.logPages, meta,
+          logPrevHead: prev.logHead, chainBefore: prev.chainRecords,
+        })
+        next = { log, pages: pend.pages + w.logPages, head: c.logRecords > 0 ? c : pend.head }
+      } else {
+        const tree = treeOf(prev, pend)
+        const res = log.empty ? { ...tree, replaced: 0 } : applyBatch(this.f, tree, log.toBatch(), this.pageSize)
+        const root = res.height === 0 ? 0 : w.appendTree(res.root)
+        c = w.commit({
+          root, height: res.height, entryCount: res.count, livePages: prev.livePages - pend.pages - res.replaced + w.written, meta,
+          logPrevHead: 0, chainBefore: 0,
+        })
+        next = NO_PENDING
+      }
     } catch (err) {
       w.abort()
       // Whatever happens next, the next read must look at the file again.
@@ -253,7 +281,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.freshness.reset()
       throw err
     }
-    this.follower.committed(c, this.opts.durability === 'full')
+    this.follower.committed(c, this.opts.durability === 'full', next)
     noteLocalCommit()
     this.freshness.looked()
   }
@@ -261,7 +289,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   /** A read view pinned at the current commit; close it when done. */
   snapshot(): Snapshot<K> {
     this.readState()
-    return new Snapshot<K>(this.f, this.commit, this.codec)
+    return new Snapshot<K>(this.f, this.commit, this.follower.pending, this.codec)
   }
 
   stats(): IndexStats {
@@ -299,6 +327,11 @@ export class Index<K extends Key = string> extends ReadView<K> {
   [Symbol.dispose](): void {
     this.close()
   }
+}
+
+/** The tree of commit `c`: its count is the commit's entries less the net of its pending changes. */
+export function treeOf(c: Commit, p: PendingState): { root: number; height: number; count: number } {
+  return { root: c.root, height: c.height, count: c.entryCount - p.log.net }
 }
 
 function checkStored(path: string, o: ResolvedOptions, f: IndexFile): void {

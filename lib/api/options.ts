@@ -1,6 +1,6 @@
 /** Option parsing for Index.open and Index.build: defaults, validation, and their documentation. */
 import { invalid } from '../errors.ts'
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize } from '../format/constants.ts'
+import { DEFAULT_MAX_PENDING, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize } from '../format/constants.ts'
 import type { KeyEncoding } from '../format/header.ts'
 import type { Vfs } from '../store/vfs.ts'
 import { nodeVfs } from '../store/vfs.ts'
@@ -27,6 +27,14 @@ export interface OpenOptions {
   /** Heap bytes the cache of decoded pages may take, estimated (default 64 MiB). */
   cacheBytes?: number
   /**
+   * Changes a commit may leave as change records (a few bytes each) instead of rewriting the
+   * tree's pages; once the records since the last fold would exceed this, the commit folds them
+   * all into the tree (FORMAT.md §10). Larger: fewer bytes written per change, more memory (about
+   * 60 bytes per pending change) and a longer first read after opening. 0: every commit rewrites
+   * the tree, as format version 1 does. Default 131072.
+   */
+  maxPendingChanges?: number
+  /**
    * 0 (default): reads outside a transaction look for other processes' commits causally (see
    * lib/api/freshness.ts and README, "Seeing other processes' commits"). > 0: they look when at
    * least this many milliseconds passed since the last look, or a handle of this thread
@@ -48,6 +56,7 @@ export interface BuildOptions {
   cacheBytes?: number
   lockTimeoutMs?: number
   maxStalenessMs?: number
+  maxPendingChanges?: number
   vfs?: Vfs
 }
 
@@ -61,11 +70,12 @@ export interface ResolvedOptions {
   lockTimeoutMs: number
   cacheBytes: number
   maxStalenessMs: number
+  maxPendingChanges: number
   vfs: Vfs
 }
 
-const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'vfs'])
-const BUILD_KEYS = new Set(['unique', 'keyEncoding', 'pageSize', 'durability', 'fill', 'cacheBytes', 'lockTimeoutMs', 'maxStalenessMs', 'vfs'])
+const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
+const BUILD_KEYS = new Set(['unique', 'keyEncoding', 'pageSize', 'durability', 'fill', 'cacheBytes', 'lockTimeoutMs', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
 
 function checkObject(o: unknown, allowed: Set<string>, what: string): Record<string, unknown> {
   if (o === undefined) return {}
@@ -85,6 +95,15 @@ function nonNegative(v: unknown, name: string, dflt: number): number {
   if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw invalid(`option ${name} must be a non-negative finite number`)
   return v
 }
+
+function maxPending(v: unknown): number {
+  const n = nonNegative(v, 'maxPendingChanges', DEFAULT_MAX_PENDING)
+  if (!Number.isInteger(n) || n > MAX_PENDING_LIMIT) throw invalid(`option maxPendingChanges must be an integer from 0 to ${MAX_PENDING_LIMIT}, got ${n}`)
+  return n
+}
+
+/** chainRecords is a u32 (FORMAT.md §10); a chain never holds more records than this option. */
+const MAX_PENDING_LIMIT = 0x7fffffff
 
 function encoding(v: unknown): KeyEncoding | undefined {
   if (v === undefined) return undefined
@@ -125,6 +144,7 @@ export function resolveOpenOptions(o: unknown): ResolvedOptions {
     lockTimeoutMs: nonNegative(r.lockTimeoutMs, 'lockTimeoutMs', 10000),
     cacheBytes: nonNegative(r.cacheBytes, 'cacheBytes', 64 * 1024 * 1024),
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
+    maxPendingChanges: maxPending(r.maxPendingChanges),
     vfs: vfs(r.vfs),
   }
 }
@@ -143,7 +163,7 @@ export function resolveBuildOptions(o: unknown): ResolvedBuildOptions {
   const fill = r.fill === undefined ? 1 : r.fill
   if (typeof fill !== 'number' || !(fill >= 0.5 && fill <= 1)) throw invalid(`option fill must be a number from 0.5 to 1, got ${String(fill)}`)
   const open = resolveOpenOptions({
-    durability: r.durability, lockTimeoutMs: r.lockTimeoutMs, cacheBytes: r.cacheBytes, maxStalenessMs: r.maxStalenessMs, vfs: r.vfs,
+    durability: r.durability, lockTimeoutMs: r.lockTimeoutMs, cacheBytes: r.cacheBytes, maxStalenessMs: r.maxStalenessMs, maxPendingChanges: r.maxPendingChanges, vfs: r.vfs,
   })
   return {
     unique: bool(r.unique, 'unique') ?? false,

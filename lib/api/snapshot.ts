@@ -3,6 +3,7 @@ import { TailrootError } from '../errors.ts'
 import type { Commit } from '../format/commit.ts'
 import type { Key, KeyCodec } from '../keys.ts'
 import type { FilePin, IndexFile } from '../store/file.ts'
+import type { PendingState } from '../store/log-chain.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
 
@@ -11,13 +12,15 @@ export class Snapshot<K extends Key = string> extends ReadView<K> {
   /** Released by close(), or when a snapshot dropped without close() is collected. */
   readonly #pin: FilePin
   readonly #commit: Commit
+  readonly #pending: PendingState
   protected readonly codec: KeyCodec
 
-  constructor(file: IndexFile, commit: Commit, codec: KeyCodec) {
+  constructor(file: IndexFile, commit: Commit, pending: PendingState, codec: KeyCodec) {
     super()
     this.#file = file
     this.#pin = file.pin(this)
     this.#commit = commit
+    this.#pending = pending
     this.codec = codec
   }
 
@@ -42,7 +45,9 @@ export class Snapshot<K extends Key = string> extends ReadView<K> {
   }
 
   protected readState(): ReadState {
-    return { src: this.#openFile(), tree: { root: this.#commit.root, height: this.#commit.height, count: this.#commit.entryCount }, pending: null }
+    const c = this.#commit
+    const log = this.#pending.log
+    return { src: this.#openFile(), tree: { root: c.root, height: c.height, count: c.entryCount - log.net }, log, pending: null }
   }
 
   /** Releases the snapshot; the file stays open while another view still uses it. Idempotent. */

@@ -1,6 +1,8 @@
 /**
- * A write transaction: buffers changes in memory, reads its own writes, and hands the resulting
- * tree to its Index when the callback returns.
+ * A write transaction: buffers changes in memory, reads its own writes, and hands its changes to
+ * its Index when the callback returns. It reads in three layers: its own changes not merged yet
+ * (a map, cheap to add to), the pending-change log (the commit's, with the transaction's changes
+ * merged in when a read needs order), and the tree, which a transaction never rewrites.
  *
  * Two objects: the TransactionControl, which only the handle holds, owns the state and the
  * lifecycle (finish, abandon, whether anything changed); the Transaction the callback gets
@@ -10,8 +12,9 @@
 import { TailrootError, invalid } from '../errors.ts'
 import { maxMetaBytes } from '../format/constants.ts'
 import type { Key, KeyCodec } from '../keys.ts'
-import { applyBatch } from '../tree/apply.ts'
-import { countLess, hasPair } from '../tree/read.ts'
+import type { Batch } from '../tree/batch.ts'
+import type { ChangeLog } from '../tree/change-log.ts'
+import { mergedCountLess, mergedHas } from '../tree/merged.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import { Pending } from './pending.ts'
 import type { KeyBounds, RangeOptions } from './range-options.ts'
@@ -22,6 +25,8 @@ export interface TransactionBase {
   path: string
   src: NodeSource
   tree: TreeRoot
+  /** The commit's pending changes. */
+  log: ChangeLog
   sequence: number
   pageSize: number
   unique: boolean
@@ -30,9 +35,10 @@ export interface TransactionBase {
 
 /** What a finished transaction hands to the commit. */
 export interface TransactionResult {
-  tree: TreeRoot
-  /** Clean pages of the starting tree that the new tree no longer uses. */
-  replaced: number
+  /** Its net changes against the state it started from: sorted, each effective there. */
+  records: Batch
+  /** The starting log with `records` merged in. */
+  log: ChangeLog
 }
 
 export class TransactionControl<K extends Key = string> extends ReadView<K> {
@@ -40,9 +46,12 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   readonly tx: Transaction<K>
   protected readonly codec: KeyCodec
   readonly #base: TransactionBase
-  #tree: TreeRoot
+  /** The starting log with the changes of `#merged` in. */
+  #log: ChangeLog
+  /** Changes not in `#log` yet. */
   readonly #pending = new Pending()
-  #replaced = 0
+  /** Every change, against the starting state. */
+  readonly #all = new Pending()
   #active = true
   #changed = false
   #metadata: Buffer | null | undefined = undefined
@@ -51,7 +60,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     super()
     this.#base = base
     this.codec = base.codec
-    this.#tree = base.tree
+    this.#log = base.log
     this.tx = new Transaction<K>(this)
   }
 
@@ -69,25 +78,27 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   protected readState(ordered: boolean): ReadState {
     this.checkOpen()
     if (ordered) this.#flush()
-    return { src: this.#base.src, tree: this.#tree, pending: this.#pending.empty ? null : this.#pending }
+    return { src: this.#base.src, tree: this.#base.tree, log: this.#log, pending: this.#pending.empty ? null : this.#pending }
   }
 
   protected checkOpen(): void {
     if (!this.#active) throw new TailrootError('CLOSED', `${this.#base.path}: the transaction has ended`, { path: this.#base.path })
   }
 
-  /** Applies buffered changes to the in-memory tree (no I/O beyond reading nodes). */
+  /** Merges the unmerged changes into the log (in memory). */
   #flush(): void {
     if (this.#pending.empty) return
-    const res = applyBatch(this.#base.src, this.#tree, this.#pending.toBatch(), this.#base.pageSize)
-    this.#tree = { root: res.root, height: res.height, count: res.count }
-    this.#replaced += res.replaced
+    this.#log = this.#log.merge(this.#pending.toBatch())
     this.#pending.clear()
+  }
+
+  #merged(): { src: NodeSource; tree: TreeRoot; log: ChangeLog } {
+    return { src: this.#base.src, tree: this.#base.tree, log: this.#log }
   }
 
   #present(k: string, r: number): boolean {
     const p = this.#pending.state(k, r)
-    return p !== 0 ? p > 0 : hasPair(this.#base.src, this.#tree, k, r)
+    return p !== 0 ? p > 0 : mergedHas(this.#merged(), k, r)
   }
 
   insert(key: K, rowId: number): boolean {
@@ -97,12 +108,14 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     const r = this.codec.rowId(rowId)
     if (this.#present(k, r)) return false
     if (b.unique) {
-      const n = countLess(b.src, this.#tree, k, Infinity) - countLess(b.src, this.#tree, k, -1) + this.#pending.keyDelta(k)
+      const m = this.#merged()
+      const n = mergedCountLess(m, k, Infinity) - mergedCountLess(m, k, -1) + this.#pending.keyDelta(k)
       if (n > 0) {
         throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(this.codec.decode(k)).slice(0, 100))} already has a rowId in this unique index (inserting rowId ${r})`, { path: b.path })
       }
     }
     this.#pending.insert(k, r)
+    this.#all.insert(k, r)
     this.#changed = true
     return true
   }
@@ -113,6 +126,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     const r = this.codec.rowId(rowId)
     if (!this.#present(k, r)) return false
     this.#pending.delete(k, r)
+    this.#all.delete(k, r)
     this.#changed = true
     return true
   }
@@ -127,18 +141,19 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.#changed = true
   }
 
-  /** Ends the transaction and returns its final tree (with `metadata`, what the commit needs). */
+  /** Ends the transaction and returns its changes (with `metadata`, what the commit needs). */
   finish(): TransactionResult {
     this.checkOpen()
     this.#flush()
     this.#active = false
-    return { tree: this.#tree, replaced: this.#replaced }
+    return { records: this.#all.toBatch(), log: this.#log }
   }
 
   /** Ends the transaction without a result (rollback, or after a failure). Idempotent. */
   abandon(): void {
     this.#active = false
     this.#pending.clear()
+    this.#all.clear()
   }
 }
 

@@ -4,16 +4,21 @@
  */
 import type { Key, KeyCodec } from '../keys.ts'
 import type { FilePin, IndexFile } from '../store/file.ts'
-import { countLess, hasPair, idsOf, walk } from '../tree/read.ts'
+import type { ChangeLog } from '../tree/change-log.ts'
+import { mergedCount, mergedCountLess, mergedHas, mergedIdsOf, mergedWalk } from '../tree/merged.ts'
+import type { MergedTree } from '../tree/merged.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import type { Pending } from './pending.ts'
 import { normaliseRange } from './range-options.ts'
 import type { KeyBounds, NormalRange, RangeOptions } from './range-options.ts'
 
-export interface ReadState {
+export interface ReadState extends MergedTree {
   src: NodeSource
+  /** The tree of the commit read; `count` is the tree's own, without the pending changes. */
   tree: TreeRoot
-  /** Unapplied transaction changes, or null. */
+  /** The pending changes not folded into the tree (FORMAT.md §10). */
+  log: ChangeLog
+  /** A transaction's changes not merged into `log` yet, or null; empty when `ordered` was asked. */
   pending: Pending | null
   /**
    * The file `src` reads, when the view may switch files (an Index whose path was replaced):
@@ -41,7 +46,7 @@ export abstract class ReadView<K extends Key = Key> {
   get(key: K): number[] {
     const k = this.codec.encode(key)
     const s = this.readState(false)
-    const ids = idsOf(s.src, s.tree, k)
+    const ids = mergedIdsOf(s, k)
     const c = s.pending?.changes(k)
     if (!c) return ids
     const out = c.del ? ids.filter(r => !c.del!.has(r)) : ids
@@ -60,18 +65,18 @@ export abstract class ReadView<K extends Key = Key> {
     const s = this.readState(false)
     const p = s.pending?.state(k, r) ?? 0
     if (p !== 0) return p > 0
-    return hasPair(s.src, s.tree, k, r)
+    return mergedHas(s, k, r)
   }
 
   /** The entries of `key`, or of the whole index (O(1)). Otherwise O(height). */
   count(key?: K): number {
     if (key === undefined) {
       const s = this.readState(false)
-      return s.tree.count + (s.pending?.delta ?? 0)
+      return mergedCount(s) + (s.pending?.delta ?? 0)
     }
     const k = this.codec.encode(key)
     const s = this.readState(false)
-    return countLess(s.src, s.tree, k, Infinity) - countLess(s.src, s.tree, k, -1) + (s.pending?.keyDelta(k) ?? 0)
+    return mergedCountLess(s, k, Infinity) - mergedCountLess(s, k, -1) + (s.pending?.keyDelta(k) ?? 0)
   }
 
   /** The number of pairs within the key bounds, in O(height) page reads. */
@@ -94,14 +99,14 @@ export abstract class ReadView<K extends Key = Key> {
     const [lo, hi] = ranks(s, q)
     const n = Math.min(q.limit, hi - lo - q.offset)
     const start = q.reverse ? hi - 1 - q.offset : lo + q.offset
-    const it = decodeKeys(walk(s.src, s.tree, start, n, q.reverse), this.codec, () => this.checkOpen(), s.file)
+    const it = decodeKeys(mergedWalk(s, start, n, q.reverse), this.codec, () => this.checkOpen(), s.file)
     return it as IterableIterator<[K, number]>
   }
 }
 
 function ranks(s: ReadState, q: NormalRange): [number, number] {
-  const lo = q.lower ? countLess(s.src, s.tree, q.lower.key, q.lower.rowId) : 0
-  const hi = q.upper ? countLess(s.src, s.tree, q.upper.key, q.upper.rowId) : s.tree.count
+  const lo = q.lower ? mergedCountLess(s, q.lower.key, q.lower.rowId) : 0
+  const hi = q.upper ? mergedCountLess(s, q.upper.key, q.upper.rowId) : mergedCount(s)
   return [lo, hi]
 }
 

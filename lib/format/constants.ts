@@ -2,7 +2,9 @@
  * On-disk constants. Every name and value here mirrors a table in FORMAT.md; change both together.
  */
 
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
+/** The first version with change records (FORMAT.md §10); version 1 files are read and written without them. */
+export const FIRST_LOG_VERSION = 2
 export const MAGIC = 'TAILROOT'
 
 export const MIN_PAGE_SIZE = 512
@@ -23,6 +25,7 @@ export const PAGE_FILE_HEADER = 0x01
 export const PAGE_LEAF = 0x02
 export const PAGE_INTERNAL = 0x03
 export const PAGE_COMMIT = 0x04
+export const PAGE_LOG = 0x05
 
 /** File header (FORMAT.md §4). */
 export const HDR_OFF_MAGIC = 16
@@ -67,10 +70,24 @@ export const CMT_OFF_DATA_CRC = 48
 export const CMT_OFF_LIVE_PAGES = 52
 export const CMT_OFF_TIMESTAMP = 56
 export const CMT_OFF_FILE_ID = 64
-export const CMT_OFF_META = 80
+/** Version 1: meta follows the file id. */
+export const CMT_OFF_META_V1 = 80
+/** Version 2 (FORMAT.md §8, §10): the change-record fields, then meta, then inline records. */
+export const CMT_OFF_LOG_HEAD = 80
+export const CMT_OFF_LOG_PREV = 84
+export const CMT_OFF_CHAIN_RECORDS = 88
+export const CMT_OFF_LOG_RECORDS = 92
+export const CMT_OFF_LOG_PAGES = 96
+export const CMT_OFF_INLINE_LENGTH = 98
+export const CMT_OFF_META = 100
 export const COMMIT_DATA_SYNCED = 0x01
 export const COMMIT_PREV_DURABLE = 0x02
 export const MAX_META_BYTES = 1024
+
+/** Change records (FORMAT.md §10): the low bit of a record's first varint. */
+export const LOG_OP_INSERT = 1
+/** Records a pending chain holds before a commit folds them into the tree (the default of maxPendingChanges). */
+export const DEFAULT_MAX_PENDING = 131072
 
 export const MAX_ROW_ID = Number.MAX_SAFE_INTEGER
 export const MAX_PAGE_NO = 0xffffffff
@@ -81,8 +98,13 @@ export function maxKeyBytes(pageSize: number): number {
   return Math.floor((pageSize - fixed) / 2) - SEPARATOR_OVERHEAD
 }
 
-export function maxMetaBytes(pageSize: number): number {
-  return Math.min(MAX_META_BYTES, pageSize - CMT_OFF_META)
+/** Where a commit page's meta starts in a file of format `version`. */
+export function metaOffset(version: number): number {
+  return version >= FIRST_LOG_VERSION ? CMT_OFF_META : CMT_OFF_META_V1
+}
+
+export function maxMetaBytes(pageSize: number, version = FORMAT_VERSION): number {
+  return Math.min(MAX_META_BYTES, pageSize - metaOffset(version))
 }
 
 export function isValidPageSize(n: unknown): n is number {

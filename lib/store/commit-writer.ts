@@ -6,8 +6,10 @@
  */
 import { crc32c } from '@node-rs/crc32'
 import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO } from '../format/constants.ts'
-import { encodeCommit } from '../format/commit.ts'
+import { encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
+import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
+import type { Batch } from '../tree/batch.ts'
 import { encodeNode } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 import { TailrootError } from '../errors.ts'
@@ -26,6 +28,12 @@ export interface CommitContent {
   /** Node pages reachable from root. */
   livePages: number
   meta: Buffer | null
+  /**
+   * The pending chain this commit continues (FORMAT.md §10): the previous commit's logHead and
+   * chainRecords, or 0 and 0 when this commit's tree holds every pair (a fold).
+   */
+  logPrevHead: number
+  chainBefore: number
 }
 
 /** Bytes buffered before appended pages are written out. */
@@ -52,6 +60,10 @@ export class CommitWriter {
   private chunkStart: number
   private pending = 0
   private done = false
+  /** This commit's change records: how many, in how many log pages, or inline in the commit page. */
+  private records = 0
+  logPages = 0
+  private inline: Buffer | null = null
 
   private readonly f: IndexFile
   private readonly prev: Commit
@@ -75,14 +87,45 @@ export class CommitWriter {
     const page = this.nextPage
     // A node page must leave room for the commit page after it.
     this.checkRoom(page + 1)
-    const buf = encodeNode(node, page, this.f.pageSize)
+    this.f.cache.set(page, node)
+    this.push(encodeNode(node, page, this.f.pageSize))
+    return page
+  }
+
+  /**
+   * Records this commit's changes (sorted, effective): inline in the commit page when they fit
+   * beside `meta`, else in log pages, which must be the first pages the commit appends.
+   */
+  appendLog(b: Batch, meta: Buffer | null): void {
+    if (this.written > 0 || this.records > 0) throw new Error('internal error: change records after other pages')
+    const n = b.keys.length
+    if (n === 0) return
+    this.records = n
+    const room = inlineCapacity(this.f.pageSize, this.f.header.formatVersion, meta?.length ?? 0)
+    const size = recordsSize(b)
+    if (size <= room) {
+      const buf = Buffer.alloc(size)
+      writeRecords(b, 0, buf, 0, size)
+      this.inline = buf
+      return
+    }
+    for (let i = 0; i < n; ) {
+      const page = this.nextPage
+      this.checkRoom(page + 1)
+      const lp = encodeLogPage(b, i, page, this.f.pageSize)
+      this.push(lp.page)
+      this.logPages++
+      i = lp.next
+    }
+  }
+
+  /** Adds an encoded page to the pending write. */
+  private push(buf: Buffer): void {
     this.chunks.push(buf)
     this.pending += buf.length
     this.written++
     this.dataCrc = crc32c(buf, this.dataCrc)
-    this.f.cache.set(page, node)
     if (this.pending >= FLUSH_BYTES) this.flush()
-    return page
   }
 
   /** Appends every unwritten node under `ref`; returns the page number of `ref`. */
@@ -126,11 +169,17 @@ export class CommitWriter {
       livePages: content.livePages,
       timestamp: Date.now(),
       meta: content.meta,
+      logHead: this.records > 0 ? this.nextPage : content.logPrevHead,
+      logPrev: this.records > 0 ? content.logPrevHead : 0,
+      chainRecords: content.chainBefore + this.records,
+      logRecords: this.records,
+      logPages: this.logPages,
+      inline: this.inline,
     }
     let pageWritten = false
     try {
       this.checkRoom(c.page)
-      const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize)
+      const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
       if (oneSync) {
         // The commit page goes out in the same write as the pages it commits.
         this.chunks.push(page)

@@ -89,6 +89,8 @@ export class IndexFile implements NodeSource, PageReader {
     }
   }
 
+  get formatVersion(): number { return this.header.formatVersion }
+
   size(): number {
     try { return this.file.size() } catch (err) { throw ioError(this.path, 'stat', err) }
   }

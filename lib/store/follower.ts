@@ -8,6 +8,8 @@ import { TailrootError, ioError } from '../errors.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { IndexFile } from './file.ts'
+import { pendingOf } from './log-chain.ts'
+import type { PendingState } from './log-chain.ts'
 import { sameFile } from './vfs.ts'
 import type { FileIdentity, Vfs } from './vfs.ts'
 
@@ -26,6 +28,10 @@ export interface FollowerOptions {
 export class TailFollower {
   private f: IndexFile
   private cur: Commit
+  /** The pending changes of `cur`, read on first use (null: not yet). */
+  private pend: PendingState | null
+  /** An earlier commit of the file whose pending changes `pend` can build on. */
+  private pendBase: { commit: Commit; state: PendingState } | undefined
   /** File size at the last look; -1 forces the next look to scan. */
   private knownSize: number
   /** lastPageStamp() at the last look, when the file extended past the commit. */
@@ -44,6 +50,7 @@ export class TailFollower {
     this.o = o
     this.f = f
     this.cur = commit
+    this.pend = null
     this.durableCommit = commit === EMPTY_COMMIT ? commit : null
     this.knownSize = f.size()
   }
@@ -61,6 +68,25 @@ export class TailFollower {
 
   get file(): IndexFile { return this.f }
   get commit(): Commit { return this.cur }
+  /**
+   * The pending changes of the current commit (FORMAT.md §10). Read on first use, so a damaged
+   * log page fails the reads that need it with CORRUPT, as a damaged node page does, not open.
+   */
+  get pending(): PendingState {
+    if (this.pend === null) {
+      this.pend = pendingOf(this.f, this.cur, this.pendBase)
+      this.pendBase = undefined
+    }
+    return this.pend
+  }
+
+  /** Moves to commit `c` of the open file; `fresh` when it may not build on the current one. */
+  private moveTo(c: Commit, fresh: boolean): void {
+    const base = this.pend !== null ? { commit: this.cur, state: this.pend } : this.pendBase
+    this.cur = c
+    this.pend = null
+    this.pendBase = fresh ? undefined : base
+  }
 
   /** The page after the current commit: where the next commit's pages go. */
   private commitEnd(): number {
@@ -92,19 +118,20 @@ export class TailFollower {
       this.knownSize = size
       this.tailStamp = ''
       const before = this.cur
-      this.cur = this.f.findNewestCommit(0) ?? EMPTY_COMMIT
+      this.moveTo(this.f.findNewestCommit(0) ?? EMPTY_COMMIT, true)
       return this.cur !== before
     }
     // A tail after the known commit (torn, or new commits) can be cut and rewritten to the same
     // length, so while there is one, its last page's header is compared too.
     const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
     if (size === this.knownSize && stamp === this.tailStamp) return false
+    const c = this.f.findNewestCommit(this.cur.page)
+    const moved = c !== null && c.sequence > this.cur.sequence
+    if (moved) this.moveTo(c, false)
+    // Only once the new commit is adopted: a failure above makes the next look try again.
     this.knownSize = size
     this.tailStamp = stamp
-    const c = this.f.findNewestCommit(this.cur.page)
-    if (c === null || c.sequence <= this.cur.sequence) return false
-    this.cur = c
-    return true
+    return moved
   }
 
   /** The common header of the last whole page (type, CRC, page number) as a string. */
@@ -134,6 +161,8 @@ export class TailFollower {
     const old = this.f
     this.f = f
     this.cur = commit
+    this.pend = null
+    this.pendBase = undefined
     this.knownSize = f.size()
     this.tailStamp = ''
     this.switches++
@@ -178,9 +207,11 @@ export class TailFollower {
   }
 
   /** After a successful commit by this handle; `synced` when its last fdatasync returned. */
-  committed(c: Commit, synced: boolean): void {
+  committed(c: Commit, synced: boolean, pend: PendingState): void {
     this.durableCommit = synced ? c : null
     this.cur = c
+    this.pend = pend
+    this.pendBase = undefined
     this.knownSize = (c.page + 1) * this.f.pageSize
     this.tailStamp = ''
   }

@@ -19,6 +19,8 @@ import type { Commit } from '../format/commit.ts'
 /** What the scan needs of a file. */
 export interface PageReader {
   readonly pageSize: number
+  /** The file's format version (the commit page layout depends on it). */
+  readonly formatVersion: number
   /** Whole pages in the file. */
   pageCount(): number
   /** Up to `count` pages from `first`; shorter at the end of the file. */
@@ -75,7 +77,7 @@ export function dataCrc(r: PageReader, c: Commit): number {
 
 function readCommit(r: PageReader, page: number, fileId: Buffer): Commit | null {
   const buf = r.readPages(page, 1)
-  return buf.length < r.pageSize ? null : decodeCommit(buf, page, fileId)
+  return buf.length < r.pageSize ? null : decodeCommit(buf, page, fileId, r.formatVersion)
 }
 
 /**
@@ -92,7 +94,7 @@ export function findNewestCommit(r: PageReader, fileId: Buffer, floor: number, o
     let p = lo + Math.floor(chunk.length / r.pageSize) - 1
     while (p >= lo) {
       const off = (p - lo) * r.pageSize
-      const c = chunk[off + OFF_TYPE] === PAGE_COMMIT ? decodeCommit(chunk.subarray(off, off + r.pageSize), p, fileId) : null
+      const c = chunk[off + OFF_TYPE] === PAGE_COMMIT ? decodeCommit(chunk.subarray(off, off + r.pageSize), p, fileId, r.formatVersion) : null
       if (c === null) { p--; continue }
       const v = checkChain(r, fileId, c, floor)
       if (v === null) return c

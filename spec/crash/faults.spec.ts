@@ -20,6 +20,7 @@ import type { Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Index, TailrootError } from '../../lib/index.ts'
+import { CMT_OFF_LOG_HEAD } from '../../lib/format/constants.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { FaultyVfs } from '../helpers/faulty-vfs.ts'
@@ -41,6 +42,8 @@ interface Scenario {
   meta?: string
   /** Data-page writes the commit must make (several once it exceeds the 1 MiB write chunk). */
   dataWrites: number
+  /** The same with change records (FORMAT.md §10): a small commit's records sit in its commit page. */
+  logDataWrites: number
 }
 
 const bigKey = (i: number): string => String(i).padStart(6, '0') + 'y'.repeat(194)
@@ -62,12 +65,14 @@ function scenarios(base: History): Scenario[] {
       run: idx => { idx.insert('m-new', 42) },
       expect: b => sorted([...b, 'm-new\t42']),
       dataWrites: 1,
+      logDataWrites: 0,
     },
     {
       name: 'an autocommit delete',
       run: idx => { idx.delete(vk, vr) },
       expect: b => b.filter(l => l !== victim),
       dataWrites: 1,
+      logDataWrites: 0,
     },
     {
       name: 'a metadata-only transaction (no data pages)',
@@ -75,12 +80,15 @@ function scenarios(base: History): Scenario[] {
       expect: b => b,
       meta: 'new meta',
       dataWrites: 0,
+      logDataWrites: 0,
     },
     {
       name: `a transaction of ${BIG} long keys (data written in several chunks)`,
       run: idx => idx.transaction(tx => { for (let i = 0; i < BIG; i++) tx.insert(bigKey(i), i) }),
       expect: b => sorted([...b, ...Array.from({ length: BIG }, (_, i) => `${bigKey(i)}\t${i}`)]),
       dataWrites: 2,
+      // 5,000 records of 200-byte keys fill 2,500 log pages of 512 bytes: 1.25 MiB, two writes.
+      logDataWrites: 2,
     },
   ]
 }
@@ -150,20 +158,21 @@ t.test('faults at each I/O step of a commit', async t => {
     for (const sc of scenarios(base)) {
       // warm: the handle made the commit before the one under test itself, so it knows every
       // page below is durable, and a small commit takes one write and one sync.
-      for (const [torn, warm] of [[false, false], [true, false], [false, true]] as const) {
+      // logMode: the commit keeps its changes as change records (the default); else it rewrites the tree.
+      for (const [torn, warm, logMode] of [[false, false, false], [true, false, false], [false, true, false], [false, false, true], [true, false, true], [false, true, true]] as const) {
         const setup = (): Buffer => {
           const bytes = torn ? Buffer.concat([base.bytes, tornTail]) : base.bytes
           fs.writeFileSync(file, bytes)
           return bytes
         }
         const open = (vfs: FaultyVfs): Index => {
-          const h = Index.open(file, { vfs, durability: 'full' })
+          const h = Index.open(file, { vfs, durability: 'full', maxPendingChanges: logMode ? 131072 : 0 })
           if (warm) h.insert('~warm', 0)
           return h
         }
         const last = warm ? warmed(base.commits[base.commits.length - 1]!) : base.commits[base.commits.length - 1]!
         const after = { pairs: sc.expect(last.pairs), meta: sc.meta ?? last.meta, sequence: last.sequence + 1 }
-        const ctx = `seed ${seed}, base ${b}, ${sc.name}${torn ? ', after a torn tail' : ''}${warm ? ', after a commit of its own' : ''}`
+        const ctx = `seed ${seed}, base ${b}, ${sc.name}${torn ? ', after a torn tail' : ''}${warm ? ', after a commit of its own' : ''}${logMode ? ', change records' : ', tree rewrite'}`
         // A fault-free run records the I/O calls of this commit.
         setup()
         const probe = new FaultyVfs()
@@ -174,8 +183,11 @@ t.test('faults at each I/O step of a commit', async t => {
         const commitPage = idx.stats().commitPage
         idx.close()
         const steps = classify(t, [...probe.log], commitPage, last.end, torn, ctx)
-        const oneSync = warm && sc.dataWrites <= 1
-        const dataWrites = oneSync ? 0 : sc.dataWrites
+        // Rewriting the tree folds the base's pending changes too (one more write when it otherwise has none).
+        const basePending = base.bytes.readUInt32LE(last.commitPage * P + CMT_OFF_LOG_HEAD) !== 0
+        const writes = logMode ? sc.logDataWrites : basePending ? Math.max(1, sc.dataWrites) : sc.dataWrites
+        const oneSync = warm && writes <= 1
+        const dataWrites = oneSync ? 0 : writes
         t.equal(steps.filter(s => s.label.startsWith('data write')).length, dataWrites, `the commit makes ${dataWrites} separate data writes (${ctx})`)
         t.equal(steps.filter(s => s.op === 'datasync').length, oneSync ? 1 : 2, `the commit makes ${oneSync ? 'one fdatasync' : 'two fdatasyncs'} (${ctx})`)
         t.equal(describeDiff(after.pairs, listIndex(idx = Index.open(file, { readOnly: true }))), null, `the fault-free commit reads back (${ctx})`)
@@ -258,7 +270,8 @@ t.test('a second fault while cleaning up after the first', async t => {
     const where = `seed ${seed}: ${c.label}, then EIO on the cleanup truncate`
     fs.writeFileSync(file, base.bytes)
     const vfs = new FaultyVfs()
-    const idx = Index.open(file, { vfs, durability: 'full' })
+    // A commit that rewrites the tree: its first write is of data pages, its second of the commit page.
+    const idx = Index.open(file, { vfs, durability: 'full', maxPendingChanges: 0 })
     vfs.arm(c.first, { op: 'truncate', nth: 1, kind: 'EIO' })
     let err: unknown = null
     try { idx.insert('m-new', 42) } catch (e) { err = e }

@@ -19,7 +19,7 @@ t.test('refresh() adopts a commit that replaced a torn tail of the same size', t
   const dir = tmpDir(t)
   const file = path.join(dir, 'tail.idx')
   const P = 512
-  const base = Index.open(file, { pageSize: P })
+  const base = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
   for (let i = 0; i < 3; i++) base.insert(`k${i}`, i)
   t.equal(base.stats().height, 1, 'a one-leaf tree: an insert appends exactly one data page')
   const committedSize = base.stats().fileBytes
@@ -32,7 +32,7 @@ t.test('refresh() adopts a commit that replaced a torn tail of the same size', t
 
   // Writer A dies between its data page and its commit page.
   const vfs = new FaultyVfs()
-  const a = Index.open(file, { vfs })
+  const a = Index.open(file, { vfs, maxPendingChanges: 0 })
   vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
   t.throws(() => a.insert('lost', 1), TailrootError)
   const tornSize = fs.statSync(file).size
@@ -61,14 +61,14 @@ t.test('refresh() adopts a commit that replaced a torn tail of the same size', t
 t.test('a reader that saw a commit its writer then retracted (fdatasync EIO) follows the file', t => {
   const dir = tmpDir(t)
   const file = path.join(dir, 'retracted.idx')
-  const base = Index.open(file, { pageSize: 512 })
+  const base = Index.open(file, { pageSize: 512, maxPendingChanges: 0 })
   base.transaction(tx => { for (let i = 0; i < 300; i++) tx.insert(`k${String(i).padStart(3, '0')}`, i) })
   t.equal(base.stats().height, 2, 'a two-level tree: commits touching different leaves write different nodes at the same page numbers')
   base.close()
 
   const reader = Index.open(file, { readOnly: true })
   const vfs = new FaultyVfs()
-  const w = Index.open(file, { vfs })
+  const w = Index.open(file, { vfs, maxPendingChanges: 0 })
   let sawIt = false
   // The commit page is whole when the final fdatasync fails: a reader looking at that instant
   // adopts the commit (nothing tells it apart from a good one) and caches its pages.
@@ -78,7 +78,7 @@ t.test('a reader that saw a commit its writer then retracted (fdatasync EIO) fol
   vfs.heal()
   w.close()
 
-  const w2 = Index.open(file)
+  const w2 = Index.open(file, { maxPendingChanges: 0 })
   w2.insert('k150a', 2)
   let fresh = Index.open(file, { readOnly: true })
   reader.refresh()

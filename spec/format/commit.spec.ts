@@ -1,7 +1,7 @@
 /** Commit pages (FORMAT.md §8): round trips and every validity rule of decodeCommit. */
 import t from 'tap'
 import { COMMIT_DATA_SYNCED, PAGE_COMMIT, PAGE_LEAF, maxMetaBytes } from '../../lib/format/constants.ts'
-import { EMPTY_COMMIT, decodeCommit, encodeCommit } from '../../lib/format/commit.ts'
+import { EMPTY_COMMIT, NO_LOG, decodeCommit, encodeCommit } from '../../lib/format/commit.ts'
 import type { Commit } from '../../lib/format/commit.ts'
 import { sealPage } from '../../lib/format/page.ts'
 import { Rng } from '../helpers/rng.ts'
@@ -15,7 +15,7 @@ function commit(over: Partial<Commit> = {}): Commit {
   return {
     page: 100, sequence: 7, root: 99, height: 3, flags: COMMIT_DATA_SYNCED, entryCount: 12345,
     prevCommit: 50, firstDataPage: 51, dataCrc: 0xdeadbeef, livePages: 40, timestamp: 1_700_000_000_000,
-    meta: Buffer.from('hello'), ...over,
+    meta: Buffer.from('hello'), ...NO_LOG, ...over,
   }
 }
 
@@ -38,6 +38,7 @@ function randomCommit(pageSize: number): Commit {
     livePages: rng.int(2 ** 32),
     timestamp: Math.floor(rng.next() * 2 ** 53),
     meta: metaLen === 0 ? null : rng.bytes(metaLen),
+    ...NO_LOG,
   }
 }
 
@@ -60,14 +61,14 @@ t.test('round trips', async t => {
       t.equal(page.readUInt32LE(8), c.page, 'pageNo')
       t.same([page[1], page.readUInt16LE(2), page.readUInt32LE(12)], [0, 0, 0], 'other header fields 0')
       t.equal(page.readUInt32LE(4), refPageCrc(page), 'CRC')
-      t.ok(page.subarray(80 + (c.meta?.length ?? 0)).every(b => b === 0), 'zeros after meta')
+      t.ok(page.subarray(100 + (c.meta?.length ?? 0)).every(b => b === 0), 'zeros after meta')
       t.same(decodeCommit(page, c.page, fileId), c, `decodes to the same commit (${label})`)
     }
   }
-  // meta of exactly the maximum length, at a page size where P − 80 < 1024 and where 1024 binds.
+  // meta of exactly the maximum length, at a page size where P − 100 < 1024 and where 1024 binds.
   for (const pageSize of [512, 1024, 2048]) {
     const max = maxMetaBytes(pageSize)
-    t.equal(max, Math.min(1024, pageSize - 80))
+    t.equal(max, Math.min(1024, pageSize - 100))
     const c = commit({ meta: rng.bytes(max) })
     const fid = rng.bytes(16)
     t.same(decodeCommit(encodeCommit(c, fid, pageSize), c.page, fid), c, `maximal meta at ${pageSize}`)
@@ -87,8 +88,56 @@ t.test('round trips', async t => {
 })
 
 t.test('EMPTY_COMMIT is the state of a file without commits', async t => {
-  t.same({ ...EMPTY_COMMIT }, { page: 0, sequence: 0, root: 0, height: 0, flags: 0, entryCount: 0, prevCommit: 0, firstDataPage: 1, dataCrc: 0, livePages: 0, timestamp: 0, meta: null })
+  t.same({ ...EMPTY_COMMIT }, { page: 0, sequence: 0, root: 0, height: 0, flags: 0, entryCount: 0, prevCommit: 0, firstDataPage: 1, dataCrc: 0, livePages: 0, timestamp: 0, meta: null, ...NO_LOG })
   t.ok(Object.isFrozen(EMPTY_COMMIT))
+})
+
+t.test('version 1 layout: meta at offset 80, no change-record fields', async t => {
+  const fid = rng.bytes(16)
+  const c = commit({ meta: Buffer.from('v1 meta') })
+  const page = encodeCommit(c, fid, 512, 1)
+  t.equal(page.toString('latin1', 80, 87), 'v1 meta')
+  t.ok(page.subarray(87).every(b => b === 0), 'zeros after meta')
+  t.same(decodeCommit(page, c.page, fid, 1), c, 'round trip')
+  t.equal(maxMetaBytes(512, 1), 432)
+  t.throws(() => encodeCommit({ ...c, logHead: c.page, logRecords: 1, chainRecords: 1, inline: Buffer.from('x') }, fid, 512, 1), 'no change records in a version 1 file')
+})
+
+t.test('change-record fields (§10)', async t => {
+  const fid = rng.bytes(16)
+  const rt = (c: Commit): Commit | null => decodeCommit(encodeCommit(c, fid, 512), c.page, fid)
+  const own = { logHead: 100, logPrev: 30, chainRecords: 12, logRecords: 5, logPages: 0, inline: Buffer.from('abc') }
+  for (const [label, over] of [
+    ['inline records continuing a chain', own],
+    ['records in log pages, starting a chain', { ...own, logPrev: 0, chainRecords: 5, logPages: 2, inline: null }],
+    ['no records of its own, a chain pending', { ...NO_LOG, logHead: 40, chainRecords: 9 }],
+    ['a pending chain over an empty tree', { ...NO_LOG, logHead: 40, chainRecords: 9, root: 0, height: 0, entryCount: 3 }],
+  ] as [string, Partial<Commit>][]) {
+    const c = commit(over)
+    t.same(rt(c), c, `valid: ${label}`)
+  }
+  for (const [label, over] of [
+    ['records but logHead is not the page', { ...own, logHead: 99 }],
+    ['records but logPrev not below the data', { ...own, logPrev: 51 }],
+    ['chainRecords below logRecords', { ...own, chainRecords: 4 }],
+    ['a chain start whose chainRecords differ', { ...own, logPrev: 0 }],
+    ['records both inline and in pages', { ...own, logPages: 1 }],
+    ['records in no place', { ...own, inline: null }],
+    ['more log pages than data pages', { ...own, logPages: 50, inline: null }],
+    ['no records but logPrev', { ...NO_LOG, logHead: 40, chainRecords: 9, logPrev: 3 }],
+    ['no records but inline bytes', { ...NO_LOG, logHead: 40, chainRecords: 9, inline: Buffer.from('x') }],
+    ['no records but log pages', { ...NO_LOG, logHead: 40, chainRecords: 9, logPages: 1 }],
+    ['logHead within its own data', { ...NO_LOG, logHead: 60, chainRecords: 9 }],
+    ['logHead without chainRecords', { ...NO_LOG, logHead: 40 }],
+    ['chainRecords without logHead', { ...NO_LOG, chainRecords: 4 }],
+    ['an empty tree with entries and nothing pending', { ...NO_LOG, root: 0, height: 0, entryCount: 3 }],
+  ] as [string, Partial<Commit>][]) {
+    t.equal(rt(commit(over)), null, `invalid: ${label}`)
+  }
+  // inlineLength beyond the page.
+  const page = encodeCommit(commit(own), fid, 512)
+  page.writeUInt16LE(512, 98)
+  t.equal(decodeCommit(reseal(page), 100, fid), null, 'invalid: inline records past the page end')
 })
 
 t.test('decodeCommit returns null for invalid pages', async t => {

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import t from 'tap'
 import * as C from '../../lib/format/constants.ts'
-import { encodeCommit } from '../../lib/format/commit.ts'
+import { NO_LOG, encodeCommit } from '../../lib/format/commit.ts'
 import { encodeHeader } from '../../lib/format/header.ts'
 import { readPageHeader, sealPage } from '../../lib/format/page.ts'
 
@@ -82,7 +82,7 @@ t.test('common page header (§2)', async t => {
 
 t.test('page types (§2)', async t => {
   const tb = table('2.', 'value')
-  t.equal(tb.rows.length, 5, 'five page types')
+  t.equal(tb.rows.length, 6, 'six page types')
   for (const r of tb.rows) {
     const name = /^`([A-Z_]+)`$/.exec(r[1]!)?.[1]
     t.ok(name, `row ${r.join(' | ')} names a constant`)
@@ -135,6 +135,8 @@ t.test('commit page (§8)', async t => {
     metaLength: ['CMT_OFF_META_LENGTH', '2'], entryCount: ['CMT_OFF_ENTRY_COUNT', '8'], prevCommit: ['CMT_OFF_PREV', '4'],
     firstDataPage: ['CMT_OFF_FIRST_DATA', '4'], dataCrc: ['CMT_OFF_DATA_CRC', '4'], livePages: ['CMT_OFF_LIVE_PAGES', '4'],
     timestamp: ['CMT_OFF_TIMESTAMP', '8'], fileId: ['CMT_OFF_FILE_ID', '16'], meta: ['CMT_OFF_META', '`metaLength`'],
+    logHead: ['CMT_OFF_LOG_HEAD', '4'], logPrev: ['CMT_OFF_LOG_PREV', '4'], chainRecords: ['CMT_OFF_CHAIN_RECORDS', '4'],
+    logRecords: ['CMT_OFF_LOG_RECORDS', '4'], logPages: ['CMT_OFF_LOG_PAGES', '2'], inlineLength: ['CMT_OFF_INLINE_LENGTH', '2'],
   }
   t.same([...f.keys()].sort(), Object.keys(expect).sort(), 'the table has exactly the fields the code knows')
   for (const [name, [constName, size]] of Object.entries(expect)) {
@@ -144,14 +146,19 @@ t.test('commit page (§8)', async t => {
   const metaMax = /at most `min\((\d+), P − (\d+)\)` bytes/.exec(tb.rows.find(r => r[2] === '`meta`')![3]!)!
   t.equal(C.MAX_META_BYTES, Number(metaMax[1]), 'MAX_META_BYTES')
   t.equal(C.CMT_OFF_META, Number(metaMax[2]), 'meta begins where its bound says')
+  const v1 = /`meta` starts at offset (\d+)\s+\(`CMT_OFF_META_V1`\), at most `min\((\d+), P − (\d+)\)` bytes/.exec(doc)!
+  t.equal(C.CMT_OFF_META_V1, Number(v1[1]), 'CMT_OFF_META_V1')
+  t.equal(C.CMT_OFF_META_V1, Number(v1[3]), 'version 1 meta bound')
+  for (const P of [512, 4096]) t.equal(C.maxMetaBytes(P, 1), Math.min(Number(v1[2]), P - Number(v1[3])), `maxMetaBytes(${P}, version 1)`)
   for (const P of [512, 1024, 4096]) t.equal(C.maxMetaBytes(P), Math.min(Number(metaMax[1]), P - Number(metaMax[2])), `maxMetaBytes(${P})`)
   // encodeCommit writes each field where the table says.
   const fid = Buffer.from('ffeeddccbbaa99887766554433221100', 'hex')
   const c = {
     page: 0x01020304, sequence: 0x0a0b0c0d0e0f, root: 0x01020303, height: 0x21, flags: 1, entryCount: 0x1a1b1c1d1e,
-    prevCommit: 0x010101, firstDataPage: 0x010102, dataCrc: 0xcafebabe, livePages: 0x12345, timestamp: 0x18c0c0c0c0c, meta: Buffer.from('meta!'),
+    prevCommit: 0x010101, firstDataPage: 0x010102, dataCrc: 0xcafebabe, livePages: 0x12345, timestamp: 0x18c0c0c0c0c, meta: Buffer.from('meta!'), ...NO_LOG,
   }
-  const page = encodeCommit(c, fid, 512)
+  const c2 = { ...c, logHead: c.page, logPrev: 0x0f0e0d, chainRecords: 0x3456, logRecords: 0x3456, logPages: 0, inline: Buffer.from('recs') }
+  const page = encodeCommit(c2, fid, 512)
   const at = (n: string): number => f.get(n)!.offset
   t.equal(Number(page.readBigUInt64LE(at('sequence'))), c.sequence)
   t.equal(page.readUInt32LE(at('rootPage')), c.root)
@@ -166,7 +173,23 @@ t.test('commit page (§8)', async t => {
   t.equal(Number(page.readBigUInt64LE(at('timestamp'))), c.timestamp)
   t.same(page.subarray(at('fileId'), at('fileId') + 16), fid)
   t.equal(page.toString('latin1', at('meta'), at('meta') + 5), 'meta!')
+  t.equal(page.readUInt32LE(at('logHead')), c2.logHead)
+  t.equal(page.readUInt32LE(at('logPrev')), c2.logPrev)
+  t.equal(page.readUInt32LE(at('chainRecords')), c2.chainRecords)
+  t.equal(page.readUInt32LE(at('logRecords')), c2.logRecords)
+  t.equal(page.readUInt16LE(at('logPages')), 0)
+  t.equal(page.readUInt16LE(at('inlineLength')), 4)
+  t.equal(page.toString('latin1', at('meta') + 5, at('meta') + 9), 'recs', 'inline records right after meta')
   t.same(readPageHeader(page), { type: C.PAGE_COMMIT, level: 0, count: 0, pageNo: c.page, aux: 0 })
+})
+
+t.test('log pages and change records (§10)', async t => {
+  const lp = table('10.', 'offset')
+  t.same(lp.rows[1]!.slice(0, 2), [String(C.PAGE_HEADER_SIZE), '`aux`'], 'records right after the header')
+  t.match(lp.rows[0]![2]!, `\`type\` = 0x0${C.PAGE_LOG.toString(16)}`, 'PAGE_LOG')
+  const rec = table('10.', 'field')
+  t.same(rec.rows.map(r => r[0]), ['`head`', '`suffixLength`', '`suffix`', '`rowId`'], 'record fields in order')
+  t.match(rec.rows[0]![1]!, `\`op\` = ${C.LOG_OP_INSERT} (\`LOG_OP_INSERT\`)`, 'LOG_OP_INSERT')
 })
 
 t.test('node layouts (§5, §6)', async t => {
@@ -209,7 +232,7 @@ t.test('named values in the text', async t => {
     t.ok(C.PAGE_HEADER_SIZE + 3 * C.CHILD_FIXED_SIZE + 2 * C.SLOT_SIZE + 2 * S <= P, `three children fit at ${P}`)
     t.ok(C.PAGE_HEADER_SIZE + 3 * C.CHILD_FIXED_SIZE + 2 * C.SLOT_SIZE + 2 * (S + 1) > P, `the maximum is tight at ${P}`)
   }
-  const versions = table('10.', 'version').rows
+  const versions = table('11.', 'version').rows
   t.equal(C.FORMAT_VERSION, Number(versions[versions.length - 1]![0]), 'FORMAT_VERSION is the last version in the history')
   t.equal(C.MAX_ROW_ID, Number.MAX_SAFE_INTEGER)
   t.match(doc, /Page numbers are unsigned 32-bit integers/)

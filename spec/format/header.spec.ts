@@ -83,7 +83,7 @@ t.test('NOT_AN_INDEX: short, foreign, or without the magic', async t => {
 
 t.test('VERSION: a newer format version or unknown flags (checked before the CRC), an unknown key encoding (after it)', async t => {
   const good = encodeHeader(header({ pageSize: 1024 }))
-  for (const v of [FORMAT_VERSION + 1, 2, 255, 0xffff]) {
+  for (const v of [FORMAT_VERSION + 1, 3, 255, 0xffff]) {
     const p = Buffer.from(good)
     p.writeUInt16LE(v, 24)
     t.equal(problem(reseal(Buffer.from(p))), 'VERSION', `version ${v}, resealed`)
@@ -108,11 +108,11 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
   }
   // A newer version in a file that is also too short for its page size: still VERSION.
   const q = Buffer.from(good.subarray(0, 100))
-  q.writeUInt16LE(2, 24)
+  q.writeUInt16LE(FORMAT_VERSION + 1, 24)
   t.equal(problem(q), 'VERSION', 'version checked before the length')
   // Bad page size log2 with a newer version: VERSION first.
   const r = Buffer.from(good)
-  r.writeUInt16LE(2, 24)
+  r.writeUInt16LE(FORMAT_VERSION + 1, 24)
   r[26] = 30
   t.equal(problem(r), 'VERSION', 'version checked before the page size')
 })

@@ -5,7 +5,7 @@
  */
 import { crc32c } from '@node-rs/crc32'
 import { COMMIT_DATA_SYNCED, FORMAT_VERSION } from '../../lib/format/constants.ts'
-import { encodeCommit } from '../../lib/format/commit.ts'
+import { NO_LOG, encodeCommit } from '../../lib/format/commit.ts'
 import { encodeHeader } from '../../lib/format/header.ts'
 import { encodeInternal, encodeLeaf } from '../../lib/format/node.ts'
 import type { InternalNode, LeafNode } from '../../lib/format/node.ts'
@@ -30,7 +30,7 @@ export function assemble(pageSize: number, nodes: Buffer[], c: CraftedCommit): B
   const commit = encodeCommit({
     page, sequence: 1, root: c.root, height: c.height, flags: COMMIT_DATA_SYNCED, entryCount: c.entryCount,
     prevCommit: 0, firstDataPage: 1, dataCrc: nodes.length === 0 ? 0 : crc32c(data), livePages: c.livePages,
-    timestamp: 0, meta: null,
+    timestamp: 0, meta: null, ...NO_LOG,
   }, CRAFT_FILE_ID, pageSize)
   return Buffer.concat([header, data, commit])
 }

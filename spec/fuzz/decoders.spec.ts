@@ -11,7 +11,7 @@
  */
 import t from 'tap'
 import { maxMetaBytes, PAGE_COMMIT, PAGE_INTERNAL, PAGE_LEAF } from '../../lib/format/constants.ts'
-import { decodeCommit, encodeCommit } from '../../lib/format/commit.ts'
+import { NO_LOG, decodeCommit, encodeCommit } from '../../lib/format/commit.ts'
 import { decodeHeader, encodeHeader, isHeaderProblem } from '../../lib/format/header.ts'
 import { comparePair, decodeNode, encodeNode, internalSize, isLeaf, leafSize } from '../../lib/format/node.ts'
 import type { TreeNode } from '../../lib/format/node.ts'
@@ -172,7 +172,7 @@ for (const P of pageSizes) {
       page: encodeCommit({
         page: pageNo, sequence: 1 + rng.int(1e6), root: empty ? 0 : 1 + rng.int(pageNo - 1), height: empty ? 0 : 1 + rng.int(5), flags: rng.int(2),
         entryCount: empty ? 0 : 1 + rng.int(1e9), prevCommit: rng.int(first), firstDataPage: first, dataCrc: rng.int(2 ** 32),
-        livePages: rng.int(1e6), timestamp: rng.int(2 ** 40), meta: meta && meta.length > 0 ? meta : null,
+        livePages: rng.int(1e6), timestamp: rng.int(2 ** 40), meta: meta && meta.length > 0 ? meta : null, ...NO_LOG,
       }, fileId, P),
     })
   }

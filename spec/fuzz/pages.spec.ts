@@ -96,7 +96,7 @@ function toHex(k: Key): string { return typeof k === 'string' ? Buffer.from(k, '
 /** Writes a base file through the public API while keeping the model; returns its bytes and states. */
 function makeBase(dir: string, name: string, binary: boolean, durability: 'full' | 'none', pageSize: number, unique: boolean): Base {
   const file = path.join(dir, name)
-  const idx = Index.open<Key>(file, { pageSize, keyEncoding: binary ? 'binary' : 'utf8', unique, durability })
+  const idx = Index.open<Key>(file, { pageSize, keyEncoding: binary ? 'binary' : 'utf8', unique, durability, maxPendingChanges: 25 })
   const model = new Model()
   const states = new Map<number, State>([[0, model.state()]])
   const words = ['alpha', 'Beta', 'gamma', 'δέλτα', 'эпсилон', '中文', '日本語', '😀', 'zeta', 'ünïcode', '']

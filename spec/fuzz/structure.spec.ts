@@ -88,7 +88,7 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
     for (let r = 0; r < 60; r++) pairs.push([key(5), 10_000 + r]) // one key over several leaves
     Index.build<Key>(file, pairs, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability }).close()
   } else {
-    const idx = Index.open<Key>(file, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability })
+    const idx = Index.open<Key>(file, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability, maxPendingChanges: 20 })
     idx.transaction(tx => { for (let i = 0; i < 260; i++) tx.insert(key(i), i) })
     idx.transaction(tx => { for (let r = 0; r < 80; r++) tx.insert(key(7), 1000 + r) })
     idx.transaction(tx => { for (let i = 0; i < 260; i += 9) tx.delete(key(i), i) })

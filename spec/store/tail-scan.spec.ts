@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Index } from '../../lib/index.ts'
 import { COMMIT_DATA_SYNCED } from '../../lib/format/constants.ts'
-import { decodeCommit, encodeCommit } from '../../lib/format/commit.ts'
+import { NO_LOG, decodeCommit, encodeCommit } from '../../lib/format/commit.ts'
 import type { Commit } from '../../lib/format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../../lib/format/header.ts'
 import { tmpDir } from '../helpers/tmp.ts'
@@ -32,7 +32,7 @@ function commitsOf(bytes: Buffer, P: number): Commit[] {
 function craftedCommit(bytes: Buffer, P: number, c: Partial<Commit> & { page: number }): Buffer {
   const full: Commit = {
     sequence: 1, root: 0, height: 0, flags: 0, entryCount: 0, prevCommit: 0, firstDataPage: 1, dataCrc: 0,
-    livePages: 0, timestamp: 0, meta: null, ...c,
+    livePages: 0, timestamp: 0, meta: null, ...NO_LOG, ...c,
   }
   return encodeCommit(full, fileIdOf(bytes), P)
 }

@@ -70,7 +70,7 @@ t.test('(a) one commit of hundreds of keys up to the maximum size splits leaves 
   for (const pageSize of [512, 4096]) {
     const rng = new Rng(seed)
     const file = path.join(tmpDir(t), `a${pageSize}.tailroot`)
-    const idx = Index.open(file, { pageSize, durability: 'none' })
+    const idx = Index.open(file, { pageSize, durability: 'none', maxPendingChanges: 0 })
     const max = idx.maxKeyBytes
     t.equal(max, maxKeyBytes(pageSize), 'maxKeyBytes')
     const m = new Model(utf8Kind)
@@ -126,7 +126,7 @@ t.test('(a) a commit from empty straight to a tall tree, with random key sizes',
   for (const pageSize of [512, 4096]) {
     const rng = new Rng(seed + pageSize)
     const file = path.join(tmpDir(t), `e${pageSize}.tailroot`)
-    const idx = Index.open(file, { pageSize, durability: 'none' })
+    const idx = Index.open(file, { pageSize, durability: 'none', maxPendingChanges: 0 })
     const max = idx.maxKeyBytes
     const m = new Model(utf8Kind)
     const prefix = ascii(rng, Math.floor(max * 0.8))
@@ -150,7 +150,7 @@ t.test('(b) a giant run of one key spreads over many leaves and merges back', as
   for (const pageSize of [512, 4096]) {
     const rng = new Rng(seed ^ pageSize)
     const file = path.join(tmpDir(t), `b${pageSize}.tailroot`)
-    const idx = Index.open(file, { pageSize, durability: 'none' })
+    const idx = Index.open(file, { pageSize, durability: 'none', maxPendingChanges: 0 })
     const m = new Model(utf8Kind)
     // One leaf: a few keys around a hot key with a run of rowIds.
     idx.transaction(tx => {
@@ -216,7 +216,7 @@ t.test('(c) deleting everything leaves a valid empty index that works again', as
     // All at once in one transaction, and one pair at a time.
     for (const mode of ['one transaction', 'one by one']) {
       const file = path.join(dir, `c-${mode.replace(/ /g, '-')}.tailroot`)
-      let idx = Index.open(file, { pageSize, durability: 'none' })
+      let idx = Index.open(file, { pageSize, durability: 'none', maxPendingChanges: 0 })
       const m = new Model(utf8Kind)
       const n = mode === 'one by one' ? 400 : 3000
       idx.transaction(tx => {
@@ -251,7 +251,7 @@ t.test('(c) deleting everything leaves a valid empty index that works again', as
       const v = Index.verify(file)
       t.same([v.ok, v.errors, v.entries, v.pages, v.sequence], [true, [], 0, 0, idx.sequence], 'verify ok on the empty tree')
       idx.close()
-      idx = Index.open(file, { durability: 'none' })
+      idx = Index.open(file, { durability: 'none', maxPendingChanges: 0 })
       t.equal(idx.count(), 0, 'still empty after reopening')
       // It works again.
       idx.transaction(tx => {
@@ -271,7 +271,7 @@ t.test('deleting contiguous runs from tall trees collapses several levels in one
   for (const pageSize of [512, 4096]) {
     const rng = new Rng(seed - pageSize)
     const file = path.join(tmpDir(t), `r${pageSize}.tailroot`)
-    const idx = Index.open(file, { pageSize, durability: 'none' })
+    const idx = Index.open(file, { pageSize, durability: 'none', maxPendingChanges: 0 })
     const max = idx.maxKeyBytes
     const m = new Model(utf8Kind)
     const prefix = ascii(rng, max - 30)
@@ -309,7 +309,7 @@ t.test('with small keys, no node a commit rewrote is left underfull', async t =>
   for (const pageSize of [512, 4096]) {
     const rng = new Rng(seed * 3 + pageSize)
     const file = path.join(tmpDir(t), `u${pageSize}.tailroot`)
-    const idx = Index.open(file, { pageSize, durability: 'none' })
+    const idx = Index.open(file, { pageSize, durability: 'none', maxPendingChanges: 0 })
     const m = new Model(utf8Kind)
     const found: string[] = []
     let maxHeight = 0

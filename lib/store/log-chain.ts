@@ -1,0 +1,99 @@
+/**
+ * The pending changes of a commit (FORMAT.md §10): the change records of the commits of its
+ * pending chain, from the chain's start, merged into a ChangeLog. A handle that knows the log of
+ * an earlier commit of the same chain only reads the records of the commits after it.
+ *
+ * Bounded by what it visits: each step down the chain goes to a lower page, the records read
+ * must add up to the commit's chainRecords, and records that do not apply (an insert of a pair
+ * already inserted, a delete of one already deleted) are CORRUPT.
+ */
+import { corrupt } from '../errors.ts'
+import { decodeCommit } from '../format/commit.ts'
+import type { Commit } from '../format/commit.ts'
+import { decodeLogPage, readRecords } from '../format/log-records.ts'
+import { DecodeError } from '../format/page.ts'
+import type { Batch } from '../tree/batch.ts'
+import { ChangeLog, LogConflict } from '../tree/change-log.ts'
+import type { IndexFile } from './file.ts'
+
+/** The pending changes as of one commit. */
+export interface PendingState {
+  log: ChangeLog
+  /** Log pages of the chain (they count in the commit's livePages). */
+  pages: number
+  /** The commit at the head of the chain (null: none), to recognise it when building on this state. */
+  head: Commit | null
+}
+
+export const NO_PENDING: PendingState = Object.freeze({ log: ChangeLog.EMPTY, pages: 0, head: null })
+
+/** The pending state of commit `c`, building on `known` (an earlier commit's) when it can. */
+export function pendingOf(f: IndexFile, c: Commit, known?: { commit: Commit; state: PendingState }): PendingState {
+  if (c.logHead === 0) return NO_PENDING
+  const stop = known !== undefined && known.state.head !== null && known.commit.root === c.root ? known.state.head : null
+  const chain: Commit[] = []
+  let records = 0
+  let p = c.logHead
+  let reached = false
+  while (p !== 0) {
+    const cc = p === c.page ? c : commitAt(f, p, c)
+    // The known head, if this is still the commit it was (a torn tail a reader saw can be cut and
+    // another commit written at the same page).
+    if (stop !== null && p === stop.page) { reached = sameCommit(cc, stop); if (reached) break }
+    if (cc.logHead !== p || cc.logRecords === 0) throw corrupt(f.path, p, 'is in a pending chain but holds no change records')
+    if (cc.root !== c.root || cc.height !== c.height) throw corrupt(f.path, p, `is in the pending chain of the commit at page ${c.page} but names another tree`)
+    chain.push(cc)
+    records += cc.logRecords
+    if (records > c.chainRecords) break
+    p = cc.logPrev
+  }
+  const base = reached ? known! : null
+  const startRecords = base === null ? 0 : base.commit.chainRecords
+  if (records + startRecords !== c.chainRecords) {
+    throw corrupt(f.path, c.page, `its pending chain holds ${records + startRecords} change records where the commit counts ${c.chainRecords}`)
+  }
+  let log = base === null ? ChangeLog.EMPTY : base.state.log
+  let pages = base === null ? 0 : base.state.pages
+  const head = chain.length > 0 ? chain[0]! : base === null ? null : base.state.head
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const cc = chain[i]!
+    try {
+      log = log.merge(recordsOf(f, cc))
+    } catch (err) {
+      if (err instanceof LogConflict) throw corrupt(f.path, cc.page, `change record (${JSON.stringify(err.key.slice(0, 40))}, ${err.rowId}): ${err.message}`)
+      throw err
+    }
+    pages += cc.logPages
+  }
+  return { log, pages, head }
+}
+
+function sameCommit(a: Commit, b: Commit): boolean {
+  return a.page === b.page && a.sequence === b.sequence && a.timestamp === b.timestamp && a.dataCrc === b.dataCrc && a.chainRecords === b.chainRecords
+}
+
+/** A commit page of the pending chain of `c`. */
+function commitAt(f: IndexFile, p: number, c: Commit): Commit {
+  if (p >= c.page) throw corrupt(f.path, c.page, `its pending chain links up to page ${p}`)
+  const cc = decodeCommit(f.readPages(p, 1), p, f.header.fileId, f.formatVersion)
+  if (cc === null) throw corrupt(f.path, p, `is not a commit page, but the pending chain of the commit at page ${c.page} links to it`)
+  return cc
+}
+
+/** The change records of one commit, inline or in its log pages. */
+export function recordsOf(f: IndexFile, c: Commit): Batch {
+  const out: Batch = { keys: [], ids: [], ins: [] }
+  let page = c.page
+  try {
+    if (c.inline !== null) readRecords(c.inline, 0, c.inline.length, c.logRecords, f.pageSize, out)
+    for (let i = 0; i < c.logPages; i++) {
+      page = c.firstDataPage + i
+      decodeLogPage(f.readCheckedPage(page), out)
+    }
+  } catch (err) {
+    if (err instanceof DecodeError) throw corrupt(f.path, page, err.message)
+    throw err
+  }
+  if (out.keys.length !== c.logRecords) throw corrupt(f.path, c.page, `holds ${out.keys.length} change records where it counts ${c.logRecords}`)
+  return out
+}

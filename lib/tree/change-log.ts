@@ -1,0 +1,256 @@
+/**
+ * The pending changes of an index: pairs inserted into or deleted from the state its tree holds,
+ * not yet folded into the tree (FORMAT.md §10). Pure and persistent: merge() returns a new log
+ * that shares every untouched chunk with the old one, so a snapshot keeps the log it started
+ * with at no cost, and a small commit copies one chunk and the chunk list, not the whole log.
+ *
+ * Each pair appears at most once, with sign +1 (in the index, absent from the tree) or -1 (in
+ * the tree, deleted from the index). Entries are sorted by (key, rowId).
+ */
+import { comparePair } from '../format/node.ts'
+import type { Batch } from './batch.ts'
+
+/** Entries per chunk above which a rewritten chunk is split. */
+const MAX_CHUNK = 512
+/** Entries per piece when a chunk is split. */
+const SPLIT_CHUNK = 256
+
+interface Chunk {
+  readonly keys: readonly string[]
+  readonly ids: readonly number[]
+  readonly signs: Int8Array
+  /** Sum of signs. */
+  readonly net: number
+}
+
+/** A change that is not effective where it is applied: the log and the changes disagree. */
+export class LogConflict extends Error {
+  readonly key: string
+  readonly rowId: number
+  constructor(key: string, rowId: number, what: string) {
+    super(what)
+    this.key = key
+    this.rowId = rowId
+  }
+}
+
+export class ChangeLog {
+  private readonly chunks: readonly Chunk[]
+  /** starts[i]: entries before chunk i; netStarts[i]: sum of signs before chunk i. */
+  private readonly starts: readonly number[]
+  private readonly netStarts: readonly number[]
+  /** Number of entries. */
+  readonly size: number
+  /** Sum of signs: the index holds tree.count + net pairs. */
+  readonly net: number
+
+  static readonly EMPTY = new ChangeLog([])
+
+  private constructor(chunks: Chunk[]) {
+    this.chunks = chunks
+    const starts: number[] = []
+    const netStarts: number[] = []
+    let n = 0
+    let net = 0
+    for (const c of chunks) {
+      starts.push(n)
+      netStarts.push(net)
+      n += c.keys.length
+      net += c.net
+    }
+    this.starts = starts
+    this.netStarts = netStarts
+    this.size = n
+    this.net = net
+  }
+
+  get empty(): boolean { return this.size === 0 }
+
+  /**
+   * Applies sorted changes, each effective against the state this log describes (an insert of a
+   * pair absent from it, a delete of a pair present in it). An insert cancels a -1 entry, a
+   * delete cancels a +1 entry. Throws LogConflict when a change cannot be effective (an insert
+   * over a +1 entry, a delete over a -1 entry): the caller decides what that means.
+   */
+  merge(b: Batch, from = 0, to = b.keys.length): ChangeLog {
+    if (from >= to) return this
+    const chunks = this.chunks
+    if (chunks.length === 0) return new ChangeLog(buildChunks(mergeChunk(null, b, from, to)))
+    const out: Chunk[] = []
+    let o = from
+    for (let i = 0; i < chunks.length; i++) {
+      const next = chunks[i + 1]
+      // Chunk i takes the changes below the first pair of chunk i + 1 (the first chunk also those below its own).
+      const end = next === undefined ? to : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
+      if (end === o) { out.push(chunks[i]!); continue }
+      for (const c of buildChunks(mergeChunk(chunks[i]!, b, o, end))) out.push(c)
+      o = end
+    }
+    return new ChangeLog(out)
+  }
+
+  /** +1 when the pair was inserted, -1 when deleted, 0 when it has no pending change. */
+  state(k: string, r: number): number {
+    const i = this.chunkFor(k, r)
+    if (i < 0) return 0
+    const c = this.chunks[i]!
+    const j = chunkLowerBound(c, k, r)
+    return j < c.keys.length && c.keys[j] === k && c.ids[j] === r ? c.signs[j]! : 0
+  }
+
+  /** Sum of the signs of the entries strictly below (k, r); r may be -1, fractional or Infinity. */
+  netBelow(k: string, r: number): number {
+    const i = this.chunkFor(k, r)
+    if (i < 0) return 0
+    const c = this.chunks[i]!
+    const j = chunkLowerBound(c, k, r)
+    let net = this.netStarts[i]!
+    for (let x = 0; x < j; x++) net += c.signs[x]!
+    return net
+  }
+
+  /** Index of the first entry ≥ (k, r). */
+  lowerBound(k: string, r: number): number {
+    const i = this.chunkFor(k, r)
+    if (i < 0) return 0
+    return this.starts[i]! + chunkLowerBound(this.chunks[i]!, k, r)
+  }
+
+  /** Sum of the signs of entries [0, n). */
+  netBefore(n: number): number {
+    if (n >= this.size) return this.net
+    const i = this.chunkAt(n)
+    const c = this.chunks[i]!
+    let net = this.netStarts[i]!
+    for (let x = 0, end = n - this.starts[i]!; x < end; x++) net += c.signs[x]!
+    return net
+  }
+
+  keyAt(n: number): string { const i = this.chunkAt(n); return this.chunks[i]!.keys[n - this.starts[i]!]! }
+  idAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.ids[n - this.starts[i]!]! }
+  signAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.signs[n - this.starts[i]!]! }
+
+  /** The pending changes of key k: rowIds inserted and deleted, ascending. */
+  keyChanges(k: string): { ins: number[]; del: number[] } | null {
+    let n = this.lowerBound(k, -1)
+    if (n >= this.size || this.keyAt(n) !== k) return null
+    const ins: number[] = []
+    const del: number[] = []
+    for (; n < this.size; n++) {
+      const i = this.chunkAt(n)
+      const c = this.chunks[i]!
+      const j = n - this.starts[i]!
+      if (c.keys[j] !== k) break
+      if (c.signs[j]! > 0) ins.push(c.ids[j]!)
+      else del.push(c.ids[j]!)
+    }
+    return { ins, del }
+  }
+
+  /** Every entry in order, as a batch (+1 = insert). */
+  toBatch(): Batch {
+    const keys: string[] = []
+    const ids: number[] = []
+    const ins: boolean[] = []
+    for (const c of this.chunks) {
+      for (let j = 0; j < c.keys.length; j++) { keys.push(c.keys[j]!); ids.push(c.ids[j]!); ins.push(c.signs[j]! > 0) }
+    }
+    return { keys, ids, ins }
+  }
+
+  /** The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or 0; -1 if empty. */
+  private chunkFor(k: string, r: number): number {
+    const chunks = this.chunks
+    if (chunks.length === 0) return -1
+    let lo = 0
+    let hi = chunks.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      const c = chunks[mid]!
+      if (comparePair(c.keys[0]!, c.ids[0]!, k, r) <= 0) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** The chunk holding entry n (0 ≤ n < size). */
+  private chunkAt(n: number): number {
+    const starts = this.starts
+    let lo = 0
+    let hi = starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (starts[mid]! <= n) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+}
+
+function lowerBound(b: Batch, lo: number, hi: number, k: string, r: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (comparePair(b.keys[mid]!, b.ids[mid]!, k, r) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+function chunkLowerBound(c: Chunk, k: string, r: number): number {
+  let lo = 0
+  let hi = c.keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (comparePair(c.keys[mid]!, c.ids[mid]!, k, r) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+interface Entries { keys: string[]; ids: number[]; signs: number[] }
+
+/** Merges changes [lo, hi) of b into chunk c (null: none). */
+function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number): Entries {
+  const keys: string[] = []
+  const ids: number[] = []
+  const signs: number[] = []
+  const ck = c ? c.keys : []
+  const n = ck.length
+  let j = 0
+  let o = lo
+  while (j < n || o < hi) {
+    const cmp = j >= n ? 1 : o >= hi ? -1 : comparePair(ck[j]!, c!.ids[j]!, b.keys[o]!, b.ids[o]!)
+    if (cmp < 0) {
+      keys.push(ck[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!); j++
+    } else if (cmp > 0) {
+      if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, b.keys[o]!, b.ids[o]!) >= 0) {
+        throw new LogConflict(b.keys[o]!, b.ids[o]!, 'changes out of order')
+      }
+      keys.push(b.keys[o]!); ids.push(b.ids[o]!); signs.push(b.ins[o] ? 1 : -1); o++
+    } else {
+      // The same pair: an opposite change cancels the entry; the same change again cannot be effective.
+      const sign = c!.signs[j]!
+      if ((sign > 0) === b.ins[o]) throw new LogConflict(b.keys[o]!, b.ids[o]!, b.ins[o] ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
+      j++
+      o++
+    }
+  }
+  return { keys, ids, signs }
+}
+
+function buildChunks(e: Entries): Chunk[] {
+  const n = e.keys.length
+  if (n === 0) return []
+  if (n <= MAX_CHUNK) return [makeChunk(e, 0, n)]
+  const out: Chunk[] = []
+  const pieces = Math.ceil(n / SPLIT_CHUNK)
+  for (let p = 0; p < pieces; p++) out.push(makeChunk(e, Math.floor((p * n) / pieces), Math.floor(((p + 1) * n) / pieces)))
+  return out
+}
+
+function makeChunk(e: Entries, from: number, to: number): Chunk {
+  const signs = Int8Array.from(e.signs.slice(from, to))
+  let net = 0
+  for (const s of signs) net += s
+  return { keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net }
+}
