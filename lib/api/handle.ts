@@ -39,7 +39,13 @@ export interface IndexStats {
   keyEncoding: KeyEncoding
   unique: boolean
   maxKeyBytes: number
+  /** The size of the file. */
   fileBytes: number
+  /**
+   * Bytes after the current commit page: zeros preallocated for the next commits (FORMAT.md §8),
+   * or a torn tail that the next writer removes.
+   */
+  tailBytes: number
   /** Pages reachable from the current commit's root. */
   livePages: number
   /** Page number of the current commit page (0: none yet). */
@@ -252,7 +258,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
     const pend = this.follower.pending
     const meta = tx.metadata === undefined ? prev.meta : tx.metadata
     const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges
-    const w = new CommitWriter(this.f, prev, this.opts.durability, this.follower.durable())
+    const w = new CommitWriter(this.f, prev, this.opts.durability, this.follower.durable(), this.follower.allocatedPages(), this.opts.preallocate)
     let c: Commit
     let next: PendingState
     try {
@@ -281,7 +287,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.freshness.reset()
       throw err
     }
-    this.follower.committed(c, this.opts.durability === 'full', next)
+    this.follower.committed(c, this.opts.durability === 'full', next, w.fileEnd)
     noteLocalCommit()
     this.freshness.looked()
   }
@@ -294,6 +300,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   stats(): IndexStats {
     this.checkOpen()
+    const fileBytes = this.f.size()
     return {
       path: this.path,
       sequence: this.commit.sequence,
@@ -303,7 +310,8 @@ export class Index<K extends Key = string> extends ReadView<K> {
       keyEncoding: this.keyEncoding,
       unique: this.unique,
       maxKeyBytes: this.maxKeyBytes,
-      fileBytes: this.f.size(),
+      fileBytes,
+      tailBytes: Math.max(0, fileBytes - (this.commit.page + 1) * this.pageSize),
       livePages: this.commit.livePages,
       commitPage: this.commit.page,
       cachedPages: this.f.cache.size,

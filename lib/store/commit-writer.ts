@@ -5,8 +5,10 @@
  * Index.build (the first commit of a new file).
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO } from '../format/constants.ts'
-import { encodeCommit, inlineCapacity } from '../format/commit.ts'
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO, PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES } from '../format/constants.ts'
+
+export { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES }
+import { decodeCommit, encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
 import type { Batch } from '../tree/batch.ts'
@@ -46,8 +48,20 @@ const FLUSH_BYTES = 1 << 20
 export const ONE_SYNC_MAX_BYTES = FLUSH_BYTES
 
 /**
+ * Where a commit ending at page `end` (exclusive) extends the file to when it needs space: an
+ * eighth of the file more, at least PREALLOC_MIN_PAGES and at most PREALLOC_MAX_BYTES, so the
+ * number of extensions grows with the logarithm of the size up to 512 MiB, then linearly (one
+ * per 64 MiB), and no file carries more than 64 MiB or an eighth of itself of zeros.
+ */
+export function preallocEnd(end: number, pageSize: number): number {
+  const most = Math.max(PREALLOC_MIN_PAGES, Math.floor(PREALLOC_MAX_BYTES / pageSize))
+  const chunk = Math.min(most, Math.max(PREALLOC_MIN_PAGES, Math.ceil(end / 8)))
+  return Math.min(end + chunk, MAX_PAGE_NO + 1)
+}
+
+/**
  * One commit being written on top of `prev`, under the write lock, after any torn tail past
- * `prev` was cut. Append pages (children before parents), then `commit()`; on any failure the
+ * `prev` was removed (so every byte from `prev`'s end to `allocated` pages is zero). Append pages (children before parents), then `commit()`; on any failure the
  * writer has either cut its pages again or, once the commit page may be whole, reports the
  * outcome as in doubt.
  */
@@ -70,14 +84,25 @@ export class CommitWriter {
   private readonly durability: Durability
   /** Whether every page up to `prev`'s commit page is known to be durable. */
   private readonly prevDurable: boolean
+  /** Pages in the file before this commit; every byte from firstPage on is zero. */
+  private readonly allocated: number
+  private readonly preallocate: boolean
+  /** Pages in the file after commit() returned (the commit, and the zeros preallocated after it). */
+  fileEnd = 0
 
-  constructor(f: IndexFile, prev: Commit, durability: Durability, prevDurable: boolean) {
+  /**
+   * `allocated`: the pages in the file, all zero from `prev`'s end (at least prev.page + 1).
+   * `preallocate`: extend the file with zeros when the commit does not fit (FORMAT.md §8).
+   */
+  constructor(f: IndexFile, prev: Commit, durability: Durability, prevDurable: boolean, allocated = prev.page + 1, preallocate = false) {
     this.f = f
     this.prev = prev
     this.durability = durability
     this.prevDurable = prevDurable
     this.firstPage = prev.page + 1
     this.chunkStart = this.firstPage
+    this.allocated = Math.max(allocated, this.firstPage)
+    this.preallocate = preallocate
   }
 
   get nextPage(): number { return this.firstPage + this.written }
@@ -177,24 +202,40 @@ export class CommitWriter {
       inline: this.inline,
     }
     let pageWritten = false
+    let pageTried = false
+    const end = c.page + 1
     try {
       this.checkRoom(c.page)
       const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
+      let fileEnd = Math.max(this.allocated, end)
+      if (this.preallocate && end > this.allocated) {
+        // Preallocation (FORMAT.md §8): zeros from the commit page on, written before the commit
+        // page so that a failure still rolls the commit back, and synced by this commit's sync.
+        // Every byte a crash leaves non-zero past `prev` then still follows `prev` contiguously.
+        fileEnd = preallocEnd(end, this.f.pageSize)
+        this.f.writeZeros(Math.max(c.page, this.allocated, this.chunkStart), fileEnd)
+      }
       if (oneSync) {
         // The commit page goes out in the same write as the pages it commits.
         this.chunks.push(page)
+        pageTried = true
         this.flush()
       } else {
         this.flush()
         if (full) this.f.sync()
+        pageTried = true
         this.f.write(page, c.page)
       }
       // From here on the page is whole in the file (a failed write leaves at most part of it,
       // which no reader takes for a commit).
       pageWritten = true
       if (full) this.f.sync()
+      this.fileEnd = fileEnd
     } catch (err) {
       this.f.cache.dropFrom(this.firstPage)
+      // A failed write may still have stored the commit page whole: a prefix that holds every
+      // non-zero byte of the page, over preallocated zeros. Then it is treated as written.
+      if (pageTried && !pageWritten) pageWritten = this.mayBeWhole(c)
       if (!pageWritten) {
         this.cut()
         throw err
@@ -206,6 +247,16 @@ export class CommitWriter {
       throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
     }
     return c
+  }
+
+  /** Whether the commit page of `c` may be whole in the file (true when it cannot be read). */
+  private mayBeWhole(c: Commit): boolean {
+    try {
+      const buf = this.f.readPages(c.page, 1)
+      return buf.length === this.f.pageSize && decodeCommit(buf, c.page, this.f.header.fileId, this.f.header.formatVersion) !== null
+    } catch {
+      return true
+    }
   }
 
   private checkRoom(page: number): void {

@@ -5,9 +5,11 @@
  * which file and which commit a handle reads.
  */
 import { TailrootError, ioError } from '../errors.ts'
+import { PAGE_HEADER_SIZE, PAGE_ZERO } from '../format/constants.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { IndexFile } from './file.ts'
+import { writtenEnd } from './tail-scan.ts'
 import { pendingOf } from './log-chain.ts'
 import type { PendingState } from './log-chain.ts'
 import { sameFile } from './vfs.ts'
@@ -15,6 +17,27 @@ import type { FileIdentity, Vfs } from './vfs.ts'
 
 /** Files switched to in one prepareWrite before giving up (something replaces the file in a loop). */
 const MAX_SWITCHES = 16
+
+/**
+ * The longest tail after the newest commit that a writer reads to check that it is all zeros
+ * before writing into it; a longer one (or one that is not all zeros) is cut off instead.
+ */
+export const VERIFY_TAIL_MAX_BYTES = 128 << 20
+
+/**
+ * What a look saw after the current commit when that tail held no newer commit (a writer at
+ * work, or a torn tail a crashed writer left): the bytes around the tail's first page and around
+ * the end of its written part. Any later commit changes one of them (FORMAT.md §8, "Following
+ * the tail").
+ */
+interface TornTail {
+  /** The probe of the page after the commit (readProbe). */
+  probe: Buffer
+  /** writtenEnd: the first page of the zero tail after it, or the page count. */
+  end: number
+  /** The last written page, whole, and the first 16 bytes of the page after it. */
+  edge: Buffer
+}
 
 export interface FollowerOptions {
   vfs: Vfs
@@ -32,10 +55,14 @@ export class TailFollower {
   private pend: PendingState | null
   /** An earlier commit of the file whose pending changes `pend` can build on. */
   private pendBase: { commit: Commit; state: PendingState } | undefined
-  /** File size at the last look; -1 forces the next look to scan. */
-  private knownSize: number
-  /** lastPageStamp() at the last look, when the file extended past the commit. */
-  private tailStamp = ''
+  /** What the last look saw after the current commit, when it was not zeros (null: zeros, or not known). */
+  private torn: TornTail | null = null
+  /**
+   * For a writer: the file size at which it last knew every byte after `commit`'s end to be zero
+   * (it checked under the lock, or preallocated them itself). Only a crashed writer's pages,
+   * which start right after the commit, can have made that untrue since (FORMAT.md §8).
+   */
+  private clean: { commit: Commit; size: number } | null = null
   /**
    * The newest commit this handle knows to be durable with every page below it: one it made
    * with a sync that returned. Another writer's commit is not known durable (it may have died
@@ -52,7 +79,6 @@ export class TailFollower {
     this.cur = commit
     this.pend = null
     this.durableCommit = commit === EMPTY_COMMIT ? commit : null
-    this.knownSize = f.size()
   }
 
   /** Opens the file at the path and finds its newest commit. Releases the file on failure. */
@@ -110,34 +136,54 @@ export class TailFollower {
   /** look() with the path's identity already taken (null: not checked, or no file there). */
   private adopt(id: FileIdentity | null): boolean {
     if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
-    const size = this.f.size()
-    const commitEnd = this.commitEnd() * this.f.pageSize
-    if (size < commitEnd) {
+    // One small read around the end of the current commit (FORMAT.md §8, "Following the tail"):
+    // the next commit, whoever writes it, starts on the page after it.
+    const probe = this.readProbe()
+    if (probe.length < PAGE_HEADER_SIZE) {
       // Bytes up to a commit never change, so this file is not the one we knew: start over.
       this.f.cache.clear()
-      this.knownSize = size
-      this.tailStamp = ''
+      this.torn = null
+      this.clean = null
       const before = this.cur
       this.moveTo(this.f.findNewestCommit(0) ?? EMPTY_COMMIT, true)
       return this.cur !== before
     }
-    // A tail after the known commit (torn, or new commits) can be cut and rewritten to the same
-    // length, so while there is one, its last page's header is compared too.
-    const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
-    if (size === this.knownSize && stamp === this.tailStamp) return false
-    const c = this.f.findNewestCommit(this.cur.page)
-    const moved = c !== null && c.sequence > this.cur.sequence
-    if (moved) this.moveTo(c, false)
-    // Only once the new commit is adopted: a failure above makes the next look try again.
-    this.knownSize = size
-    this.tailStamp = stamp
-    return moved
+    if (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO) {
+      // Nothing (or a zero page) after the commit: no commit was written since.
+      this.torn = null
+      return false
+    }
+    const t = this.torn
+    if (t !== null && t.probe.equals(probe) && t.edge.equals(this.readEdge(t.end))) return false
+    // Taken before the scan: a commit written while it runs changes what the next look sees.
+    const end = writtenEnd(this.f, this.cur.page)
+    const edge = this.readEdge(end)
+    const c = this.f.findNewestCommit(this.cur.page, undefined, end)
+    if (c !== null && c.sequence > this.cur.sequence) {
+      this.moveTo(c, false)
+      this.torn = null
+      return true
+    }
+    // Only once the scan is done: a failure above makes the next look scan again.
+    this.torn = { probe, end, edge }
+    return false
   }
 
-  /** The common header of the last whole page (type, CRC, page number) as a string. */
-  private lastPageStamp(size: number): string {
-    const last = Math.floor(size / this.f.pageSize) - 1
-    return last < 1 ? '' : this.f.readPages(last, 1).toString('latin1', 0, 16)
+  /**
+   * The last PAGE_HEADER_SIZE bytes of the current commit page and the header of the page after
+   * it: shorter than PAGE_HEADER_SIZE when the file ends before the commit does.
+   */
+  private readProbe(): Buffer {
+    const buf = Buffer.alloc(2 * PAGE_HEADER_SIZE)
+    const n = this.f.readAt(buf, this.commitEnd() * this.f.pageSize - PAGE_HEADER_SIZE)
+    return buf.subarray(0, n)
+  }
+
+  /** Page `end - 1`, whole, and the header of page `end` (as far as the file holds them). */
+  private readEdge(end: number): Buffer {
+    const P = this.f.pageSize
+    const buf = Buffer.alloc(P + PAGE_HEADER_SIZE)
+    return buf.subarray(0, this.f.readAt(buf, (end - 1) * P))
   }
 
   /**
@@ -163,8 +209,8 @@ export class TailFollower {
     this.cur = commit
     this.pend = null
     this.pendBase = undefined
-    this.knownSize = f.size()
-    this.tailStamp = ''
+    this.torn = null
+    this.clean = null
     this.switches++
     this.durableCommit = commit === EMPTY_COMMIT ? commit : null
     old.release()
@@ -191,11 +237,37 @@ export class TailFollower {
         throw new TailrootError('LOCKED', `${this.o.path}: the file at the path was replaced ${round + 1} times while this writer waited to write; giving up`, { path: this.o.path })
       }
     }
+    this.clearTail()
+  }
+
+  /**
+   * Under the write lock: makes sure every byte after the current commit is zero, so that the
+   * commit written next is the only non-zero data past it (FORMAT.md §8, "Preallocation and the
+   * tail"). Known when this handle left the tail clean itself at this commit and size, and the
+   * page after the commit is still zero (a writer that crashed since would have written there
+   * first); else the tail is read, and cut off when it is not all zeros or too long to read.
+   */
+  private clearTail(): void {
+    const P = this.f.pageSize
     const end = this.commitEnd()
-    // look() left knownSize at the size it just measured.
-    if (this.knownSize > end * this.f.pageSize) this.f.truncatePages(end)
-    this.knownSize = end * this.f.pageSize
-    this.tailStamp = ''
+    const size = this.f.size()
+    const k = this.clean
+    if (k !== null && k.commit === this.cur && k.size === size) {
+      const probe = this.readProbe()
+      if (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO) return
+    }
+    this.clean = null
+    let ok = size === end * P
+    if (!ok && size > end * P && size % P === 0 && size - end * P <= VERIFY_TAIL_MAX_BYTES) ok = this.f.pagesAreZero(end, size / P)
+    if (!ok) this.f.truncatePages(end)
+    this.torn = null
+    this.clean = { commit: this.cur, size: ok ? size : end * P }
+  }
+
+  /** Pages in the file, all zero after the current commit (valid after prepareWrite). */
+  allocatedPages(): number {
+    if (this.clean === null || this.clean.commit !== this.cur) throw new Error('internal error: a write without prepareWrite')
+    return this.clean.size / this.f.pageSize
   }
 
   /**
@@ -207,18 +279,19 @@ export class TailFollower {
   }
 
   /** After a successful commit by this handle; `synced` when its last fdatasync returned. */
-  committed(c: Commit, synced: boolean, pend: PendingState): void {
+  committed(c: Commit, synced: boolean, pend: PendingState, filePages: number): void {
     this.durableCommit = synced ? c : null
     this.cur = c
     this.pend = pend
     this.pendBase = undefined
-    this.knownSize = (c.page + 1) * this.f.pageSize
-    this.tailStamp = ''
+    this.torn = null
+    this.clean = { commit: c, size: filePages * this.f.pageSize }
   }
 
-  /** After a failed commit: the next look scans the tail whatever its size. */
+  /** After a failed commit: the tail after the commit is no longer known to be zeros. */
   commitFailed(): void {
-    this.knownSize = -1
+    this.clean = null
+    this.torn = null
   }
 
   close(): void {

@@ -20,14 +20,20 @@ t.test('a single-pair commit appends only its commit page', async t => {
   const idx = Index.build(file, Array.from({ length: 20000 }, (_, i) => [key(i), i] as [string, number]))
   t.ok(idx.stats().height >= 2, 'a tree of height ≥ 2')
   const P = idx.pageSize
-  for (let i = 0; i < 50; i++) {
-    const before = fs.statSync(file).size
-    t.equal(idx.insert(key(i * 397 + 1), 1_000_000 + i), true)
-    t.equal(fs.statSync(file).size - before, P, `insert ${i} grew the file by one page`)
+  // The end of the newest commit, and only zeros after it (preallocated space, FORMAT.md §8).
+  const end = (): number => {
+    const e = (idx.stats().commitPage + 1) * P
+    t.ok(fs.readFileSync(file).subarray(e).every(b => b === 0), 'only zeros follow the newest commit')
+    return e
   }
-  const before = fs.statSync(file).size
+  for (let i = 0; i < 50; i++) {
+    const before = end()
+    t.equal(idx.insert(key(i * 397 + 1), 1_000_000 + i), true)
+    t.equal(end() - before, P, `insert ${i} added one page`)
+  }
+  const before = end()
   t.equal(idx.delete(key(5), 5), true)
-  t.equal(fs.statSync(file).size - before, P, 'a delete too')
+  t.equal(end() - before, P, 'a delete too')
   t.equal(idx.count(), 20000 + 50 - 1)
   idx.close()
   t.ok(Index.verify(file).ok)
@@ -37,12 +43,13 @@ t.test('a batch of random inserts writes a fraction of a page per pair', async t
   const file = path.join(tmpDir(t), 'batch.idx')
   const rng = new Rng(seed)
   const idx = Index.build(file, Array.from({ length: 50000 }, (_, i) => [key(i * 2), i] as [string, number]))
-  const before = fs.statSync(file).size
+  const end = (): number => (idx.stats().commitPage + 1) * idx.pageSize
+  const before = end()
   const commits = 20
   for (let c = 0; c < commits; c++) {
     idx.transaction(tx => { for (let i = 0; i < 1000; i++) tx.insert(key(rng.int(100000) * 2 + 1), c * 1000 + i) })
   }
-  const perPair = (fs.statSync(file).size - before) / (commits * 1000)
+  const perPair = (end() - before) / (commits * 1000)
   t.ok(perPair < 40, `${perPair.toFixed(1)} bytes written per inserted pair (a rewrite per leaf would be thousands)`)
   idx.close()
   t.ok(Index.verify(file).ok)

@@ -131,8 +131,9 @@ t.test('the locks go through the Vfs: a crash injected there reaches them, and a
   const vfs = new FaultyVfs()
   const f = Index.open(file, { vfs, lockTimeoutMs: 100 })
   f.insert('b', 2)
-  // A crash in the middle of the commit's write: the commit page never becomes whole.
-  vfs.arm({ op: 'write', nth: 1, kind: 'crash' })
+  // A crash in the middle of the commit's write: the commit page never becomes whole (40 bytes:
+  // not all of its non-zero bytes, which over preallocated zeros would make it whole).
+  vfs.arm({ op: 'write', nth: 1, kind: 'crash', partialBytes: 40 })
   t.throws(() => f.insert('lost', 1), { name: 'TailrootError' }, 'the crash fails the write')
   // Crashed: the lock calls throw too, as TailrootError IO, never as a foreign error.
   let err: unknown = null
