@@ -63,6 +63,8 @@ export class TailFollower {
    * which start right after the commit, can have made that untrue since (FORMAT.md §8).
    */
   private clean: { commit: Commit; size: number } | null = null
+  /** The commit after which the last look found the next page zero or absent (null: it did not). */
+  private zeroAfter: Commit | null = null
   /**
    * The newest commit this handle knows to be durable with every page below it: one it made
    * with a sync that returned. Another writer's commit is not known durable (it may have died
@@ -136,6 +138,7 @@ export class TailFollower {
   /** look() with the path's identity already taken (null: not checked, or no file there). */
   private adopt(id: FileIdentity | null): boolean {
     if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
+    this.zeroAfter = null
     // One small read around the end of the current commit (FORMAT.md §8, "Following the tail"):
     // the next commit, whoever writes it, starts on the page after it.
     const probe = this.readProbe()
@@ -151,6 +154,7 @@ export class TailFollower {
     if (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO) {
       // Nothing (or a zero page) after the commit: no commit was written since.
       this.torn = null
+      this.zeroAfter = this.cur
       return false
     }
     const t = this.torn
@@ -252,10 +256,8 @@ export class TailFollower {
     const end = this.commitEnd()
     const size = this.f.size()
     const k = this.clean
-    if (k !== null && k.commit === this.cur && k.size === size) {
-      const probe = this.readProbe()
-      if (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO) return
-    }
+    // The look just made under the lock (prepareWrite) probed the page after the commit.
+    if (k !== null && k.commit === this.cur && k.size === size && this.zeroAfter === this.cur) return
     this.clean = null
     let ok = size === end * P
     if (!ok && size > end * P && size % P === 0 && size - end * P <= VERIFY_TAIL_MAX_BYTES) ok = this.f.pagesAreZero(end, size / P)
