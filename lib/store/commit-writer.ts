@@ -212,8 +212,7 @@ export class CommitWriter {
         // Preallocation (FORMAT.md §8): zeros from the commit page on, written before the commit
         // page so that a failure still rolls the commit back, and synced by this commit's sync.
         // Every byte a crash leaves non-zero past `prev` then still follows `prev` contiguously.
-        fileEnd = preallocEnd(end, this.f.pageSize)
-        this.f.writeZeros(Math.max(c.page, this.allocated, this.chunkStart), fileEnd)
+        fileEnd = this.extend(c.page, end)
       }
       if (oneSync) {
         // The commit page goes out in the same write as the pages it commits.
@@ -226,8 +225,8 @@ export class CommitWriter {
         pageTried = true
         this.f.write(page, c.page)
       }
-      // From here on the page is whole in the file (a failed write leaves at most part of it,
-      // which no reader takes for a commit).
+      // From here on the page is whole in the file (a failed write may leave it whole too, over
+      // preallocated zeros: mayBeWhole below).
       pageWritten = true
       if (full) this.f.sync()
       this.fileEnd = fileEnd
@@ -247,6 +246,27 @@ export class CommitWriter {
       throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
     }
     return c
+  }
+
+  /**
+   * Preallocates for a commit whose commit page is `page` (ending at `end`): zeros from that page
+   * to preallocEnd(end). Returns the file's pages afterwards. When the file system has no room
+   * for the zeros (ENOSPC, EDQUOT, EFBIG), the zeros written are cut off again and the commit
+   * goes on without them: a full disk refuses preallocation, not a commit that fits.
+   */
+  private extend(page: number, end: number): number {
+    const target = preallocEnd(end, this.f.pageSize)
+    const before = Math.max(this.allocated, this.chunkStart)
+    try {
+      this.f.writeZeros(Math.max(page, before), target)
+      return target
+    } catch (err) {
+      const code = ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EFBIG') throw err
+      // Only zeros lie past `before` (the pages of this commit still to be written come later).
+      this.f.truncatePages(before)
+      return Math.max(this.allocated, end)
+    }
   }
 
   /** Whether the commit page of `c` may be whole in the file (true when it cannot be read). */
