@@ -1,7 +1,8 @@
 /**
  * Following the tail of an index file: the commit a handle reads, adopting newer commits
- * (whichever process wrote them), switching to a new file when the path was replaced, and, for a
- * writer under the lock, cutting the torn tail a crashed writer left. The only code that changes
+ * (whichever process wrote them) by probing the page after the known commit, switching to a new
+ * file when the path was replaced, and, for a writer under the lock, keeping every byte after the
+ * newest commit zero (removing the torn tail a crashed writer left; FORMAT.md §8). The only code that changes
  * which file and which commit a handle reads.
  */
 import { TailrootError, ioError } from '../errors.ts'
@@ -23,6 +24,16 @@ const MAX_SWITCHES = 16
  * before writing into it; a longer one (or one that is not all zeros) is cut off instead.
  */
 export const VERIFY_TAIL_MAX_BYTES = 128 << 20
+
+/**
+ * Per process, for each open index file (device, inode and fileId): the commit (page and
+ * sequence) and file size at which a handle of this process last knew every byte after that
+ * commit to be zero. Handles of one process share it, so writers that take turns in one process
+ * do not read the tail at each turn. It holds for the same reason a handle's own knowledge does
+ * (FORMAT.md §8, rule T): a power cut would have ended this process. An entry goes when a handle
+ * of its file closes or fails a commit.
+ */
+const cleanTails = new Map<string, { page: number; sequence: number; size: number }>()
 
 /**
  * What a look saw after the current commit when that tail held no newer commit (a writer at
@@ -160,7 +171,8 @@ export class TailFollower {
     const t = this.torn
     if (t !== null && t.probe.equals(probe) && t.edge.equals(this.readEdge(t.end))) return false
     // Taken before the scan: a commit written while it runs changes what the next look sees.
-    const end = writtenEnd(this.f, this.cur.page)
+    // Forwards from the known commit: the cost follows what was written since, not the zeros.
+    const end = writtenEnd(this.f, this.cur.page, true)
     const edge = this.readEdge(end)
     const c = this.f.findNewestCommit(this.cur.page, undefined, end)
     if (c !== null && c.sequence > this.cur.sequence) {
@@ -171,6 +183,12 @@ export class TailFollower {
     // Only once the scan is done: a failure above makes the next look scan again.
     this.torn = { probe, end, edge }
     return false
+  }
+
+  /** Whether the page after the current commit is zero or absent (one small read). */
+  private probeZero(): boolean {
+    const probe = this.readProbe()
+    return probe.length >= PAGE_HEADER_SIZE && (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO)
   }
 
   /**
@@ -209,6 +227,7 @@ export class TailFollower {
       throw err
     }
     const old = this.f
+    cleanTails.delete(this.fileKey())
     this.f = f
     this.cur = commit
     this.pend = null
@@ -255,15 +274,34 @@ export class TailFollower {
     const P = this.f.pageSize
     const end = this.commitEnd()
     const size = this.f.size()
-    const k = this.clean
-    // The look just made under the lock (prepareWrite) probed the page after the commit.
-    if (k !== null && k.commit === this.cur && k.size === size && this.zeroAfter === this.cur) return
+    // The page after the commit is zero: the look just made under the lock (prepareWrite) saw
+    // it, or, when that look moved to a newer commit, one more probe does.
+    if (this.zeroAfter === this.cur || this.probeZero()) {
+      const k = this.clean
+      if (k !== null && k.commit === this.cur && k.size === size) return
+      const shared = cleanTails.get(this.fileKey())
+      if (shared !== undefined && shared.page === this.cur.page && shared.sequence === this.cur.sequence && shared.size === size) {
+        this.clean = { commit: this.cur, size }
+        return
+      }
+    }
     this.clean = null
     let ok = size === end * P
     if (!ok && size > end * P && size % P === 0 && size - end * P <= VERIFY_TAIL_MAX_BYTES) ok = this.f.pagesAreZero(end, size / P)
     if (!ok) this.f.truncatePages(end)
     this.torn = null
-    this.clean = { commit: this.cur, size: ok ? size : end * P }
+    this.knowClean(this.cur, ok ? size : end * P)
+  }
+
+  private fileKey(): string {
+    const id = this.f.identity
+    return `${id.dev}:${id.ino}:${this.f.header.fileId.toString('hex')}`
+  }
+
+  /** Every byte after `c`'s end, up to `size`, is zero: for this handle, and for the process. */
+  private knowClean(c: Commit, size: number): void {
+    this.clean = { commit: c, size }
+    cleanTails.set(this.fileKey(), { page: c.page, sequence: c.sequence, size })
   }
 
   /** Pages in the file, all zero after the current commit (valid after prepareWrite). */
@@ -287,16 +325,18 @@ export class TailFollower {
     this.pend = pend
     this.pendBase = undefined
     this.torn = null
-    this.clean = { commit: c, size: filePages * this.f.pageSize }
+    this.knowClean(c, filePages * this.f.pageSize)
   }
 
   /** After a failed commit: the tail after the commit is no longer known to be zeros. */
   commitFailed(): void {
     this.clean = null
     this.torn = null
+    cleanTails.delete(this.fileKey())
   }
 
   close(): void {
+    cleanTails.delete(this.fileKey())
     this.f.release()
   }
 }

@@ -41,20 +41,31 @@ const SCAN_CHUNK_PAGES = 64
  * The number of pages up to the last written one: the first page of the zero tail, or the page
  * count when there is none. `known` is a page known to be written (0, the header, at least).
  * Every page up to the newest durable commit is written (non-zero type), so the boundary found is
- * never below it. It gallops back from the end (1, 2, 4, ... pages) to a written page, then
- * bisects: O(log(zero tail)) single-page reads, so the cost follows the length of the zero tail
- * (bounded for a preallocated file, FORMAT.md §8), not the size of the file.
+ * never below it: every probe that finds a zero page is above it. The search gallops (1, 2, 4,
+ * ... pages) back from the end, or, with `forward`, on from `known`, to bracket the boundary, then
+ * bisects: O(log(zero tail)) single-page reads backwards (bounded for a preallocated file,
+ * FORMAT.md §8, whatever its size), O(log(pages written after known)) forwards (a look for the
+ * commits written since a known one).
  */
-export function writtenEnd(r: PageReader, known: number): number {
+export function writtenEnd(r: PageReader, known: number, forward = false): number {
   const count = r.pageCount()
   if (count <= known + 1 || typeOf(r, count - 1) !== PAGE_ZERO) return count
   let hi = count - 1 // zero
   let lo = known // written
-  for (let step = 1; hi - known > 1; step *= 2) {
-    const probe = Math.max(known, hi - step)
-    if (probe === known) break
-    if (typeOf(r, probe) !== PAGE_ZERO) { lo = probe; break }
-    hi = probe
+  if (forward) {
+    for (let step = 1; hi - lo > 1; step *= 2) {
+      const probe = Math.min(hi, lo + step)
+      if (probe === hi) break
+      if (typeOf(r, probe) === PAGE_ZERO) { hi = probe; break }
+      lo = probe
+    }
+  } else {
+    for (let step = 1; hi - lo > 1; step *= 2) {
+      const probe = Math.max(lo, hi - step)
+      if (probe === lo) break
+      if (typeOf(r, probe) !== PAGE_ZERO) { lo = probe; break }
+      hi = probe
+    }
   }
   while (hi - lo > 1) {
     const mid = lo + Math.floor((hi - lo) / 2)

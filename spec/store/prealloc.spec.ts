@@ -126,6 +126,27 @@ t.test('a handle that knows its tail is clean reads none of it before its next c
   other.close()
 })
 
+t.test('handles of one process share what they know of the tail: writers taking turns do not read it', async t => {
+  const file = path.join(tmpDir(t), 'turns.idx')
+  const vfs = new CountingVfs()
+  const a = Index.open(file, { vfs })
+  const b = Index.open(file, { vfs })
+  a.insert(key(0), 0)
+  for (let i = 1; i <= 10; i++) {
+    vfs.reset()
+    ;(i % 2 === 0 ? a : b).insert(key(i), i)
+    // Adopting the other handle's commit reads the probe and the zero-tail search (about 20 single
+    // pages); the tail itself (a MiB) is not read.
+    t.ok(vfs.readBytes < 128 * 1024, `turn ${i} read ${vfs.reads} times, ${vfs.readBytes} bytes`)
+  }
+  a.close()
+  vfs.reset()
+  b.insert(key(100), 100)
+  t.ok(vfs.readBytes >= 512 * 1024, `once a handle closed, the other checks the tail again: ${vfs.readBytes} bytes`)
+  b.close()
+  t.ok(Index.verify(file).ok)
+})
+
 t.test('reopening a file whose tail is clean reads as many pages, whatever the size of the file', async t => {
   const dir = tmpDir(t)
   const P = 512
