@@ -4,15 +4,18 @@
  * same run: a 4 KiB overwrite + fdatasync (inside space written and synced before) and a 4 KiB
  * append + fdatasync. Prints commits/s and p50/p99 latency per run and the medians of the runs.
  *
- *   npx tsx scripts/w5-single.ts [--dir DIR] [--commits 2000] [--entries 200000] [--runs 3]
+ *   npx tsx scripts/w5-single.ts [--dir DIR] [--commits 2000] [--entries 200000] [--runs 3] [--before LIB]
  *
  * DIR (default: a new directory under the OS temp dir) must be on the disk to measure; it is
- * removed afterwards.
+ * removed afterwards. LIB: the lib/index.ts of another checkout (for example an extract of the
+ * commit before preallocation, `git archive <commit> lib | tar -x -C .before`), measured the same
+ * way with its default options, as "before".
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Index } from '../lib/index.ts'
+import { pathToFileURL } from 'node:url'
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -23,6 +26,7 @@ const COMMITS = Number(arg('commits', '2000'))
 const ENTRIES = Number(arg('entries', '200000'))
 const RUNS = Number(arg('runs', '3'))
 const base = arg('dir', '')
+const beforeLib = arg('before', '')
 const dir = fs.mkdtempSync(path.join(base === '' ? os.tmpdir() : base, 'w5-'))
 
 /** A deterministic generator (xorshift32), so every run inserts the same pairs. */
@@ -98,47 +102,70 @@ function buildBase(): string {
   return file
 }
 
-function single(baseFile: string, preallocate: boolean, run: number): Figures & { fileBytes: number } {
-  const file = path.join(dir, `w5-${preallocate ? 'on' : 'off'}-${run}.idx`)
+type IndexClass = typeof Index
+
+/** One W5 run. Also reports the commits that extended the file (fstat after each, outside the timing). */
+function single(I: IndexClass, baseFile: string, label: string, opts: Record<string, unknown>, run: number): Figures & { fileBytes: number; extensions: number; extensionP50: number } {
+  const file = path.join(dir, `w5-${label}-${run}.idx`)
   fs.copyFileSync(baseFile, file)
   const fd = fs.openSync(file, 'r+')
   fs.fsyncSync(fd)
   fs.closeSync(fd)
   const next = rng(run + 1)
-  const idx = Index.open(file, { durability: 'full', preallocate })
+  const idx = I.open(file, { durability: 'full', ...opts })
   try {
     // New pairs: odd keys (absent from the bulk load), so every insert commits.
     const keys = Math.max(1, Math.floor(ENTRIES / 4))
-    const f = timed(COMMITS, i => { idx.insert(key(2 * Math.floor(next() * keys) + 1), 1e9 + i) })
-    return { ...f, fileBytes: idx.stats().fileBytes }
+    const lat: number[] = []
+    const ext: number[] = []
+    let size = fs.statSync(file).size
+    let total = 0
+    for (let i = 0; i < COMMITS; i++) {
+      const k = key(2 * Math.floor(next() * keys) + 1)
+      const a = process.hrtime.bigint()
+      idx.insert(k, 1e9 + i)
+      const ns = Number(process.hrtime.bigint() - a)
+      total += ns
+      lat.push(ns)
+      const now = fs.statSync(file).size
+      if (now !== size) { ext.push(ns); size = now }
+    }
+    const f = figures(lat, total)
+    return { ...f, fileBytes: size, extensions: ext.length, extensionP50: ext.length === 0 ? 0 : median(ext) / 1e3 }
   } finally {
     idx.close()
     fs.rmSync(file)
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+function median(xs: number[]): number { return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! }
 const fmt = (f: Figures): string => `${Math.round(f.perSec).toLocaleString('en-US')}/s, p50 ${Math.round(f.p50)} µs, p99 ${Math.round(f.p99)} µs`
 
 try {
   console.log(`W5: ${COMMITS} durable single-pair commits into an index of ${ENTRIES} entries, ${RUNS} runs, in ${base === '' ? os.tmpdir() : base}`)
   const baseFile = buildBase()
   console.log(`bulk-loaded file: ${fs.statSync(baseFile).size} bytes`)
-  const results: Record<string, Figures[]> = { overwrite: [], append: [], off: [], on: [] }
+  const Before: IndexClass | null = beforeLib === '' ? null : (await import(pathToFileURL(path.resolve(beforeLib)).href) as { Index: IndexClass }).Index
+  const results: Record<string, Figures[]> = { overwrite: [], append: [], before: [], off: [], on: [] }
   for (let r = 0; r < RUNS; r++) {
     results.overwrite!.push(overwrite())
     results.append!.push(append())
-    const off = single(baseFile, false, r)
-    const on = single(baseFile, true, r)
-    results.off!.push(off)
-    results.on!.push(on)
+    const runs: [string, IndexClass | null, Record<string, unknown>][] = [['before', Before, {}], ['off', Index, { preallocate: false }], ['on', Index, {}]]
+    const line: string[] = []
+    for (const [label, I, opts] of runs) {
+      if (I === null) continue
+      const f = single(I, baseFile, label, opts, r)
+      results[label]!.push(f)
+      line.push(`${label} ${fmt(f)} (file ${f.fileBytes} bytes, ${f.extensions} commits grew it${f.extensions > 0 ? `, p50 ${Math.round(f.extensionP50)} µs` : ''})`)
+    }
     console.log(`run ${r + 1}: overwrite+fdatasync ${fmt(results.overwrite!.at(-1)!)}; append+fdatasync ${fmt(results.append!.at(-1)!)}`)
-    console.log(`       preallocate off ${fmt(off)} (file ${off.fileBytes} bytes); on ${fmt(on)} (file ${on.fileBytes} bytes)`)
+    for (const l of line) console.log(`       ${l}`)
   }
   const med = (k: string): Figures => ({ perSec: median(results[k]!.map(f => f.perSec)), p50: median(results[k]!.map(f => f.p50)), p99: median(results[k]!.map(f => f.p99)) })
   console.log(`\nmedians of ${RUNS}:`)
   const rows: [string, string][] = [
     ['4 KiB overwrite + fdatasync', 'overwrite'], ['4 KiB append + fdatasync', 'append'],
+    ...(Before === null ? [] : [['W5, before (--before)', 'before'] as [string, string]]),
     ['W5, preallocate: false', 'off'], ['W5, preallocate: true (default)', 'on'],
   ]
   console.log('| figure | per second | p50 µs | p99 µs | p99/p50 |')
