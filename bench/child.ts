@@ -6,7 +6,8 @@
 //   baseline  generates the data and nothing else: the harness's own memory
 //   strace    run under strace by the parent: W5 and a short W2 between markers
 // A child reports to the parent over the IPC channel (the strace child has none:
-// its exit code is the answer) and exits non-zero on any error.
+// it writes its message to a file in its directory) and exits non-zero on any
+// error.
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -32,9 +33,17 @@ export type ChildMessage =
 /** Commits the strace child makes: single-pair commits and commits of 1,000 pairs. */
 export const STRACE_COMMITS = { single: 200, batches: 20 }
 
-function send(m: ChildMessage): Promise<void> {
+/** Where a child with no IPC channel (the strace child) leaves its message. */
+export function childResultFile(dir: string): string {
+  return path.join(dir, 'child-result.json')
+}
+
+function send(dir: string, m: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
-    if (!process.send) return resolve()
+    if (!process.send) {
+      fs.writeFileSync(childResultFile(dir), JSON.stringify(m))
+      return resolve()
+    }
     process.send(m, undefined, {}, () => resolve())
   })
 }
@@ -68,12 +77,12 @@ export async function runChild(a: ChildArgs): Promise<void> {
         await runStraceWorkloads(engine, dirA, dirB, data, STRACE_COMMITS, mark)
       }
     }
-    await send({ ok: true, sample, peakRss: peakRss() })
+    await send(a.dir, { ok: true, sample, peakRss: peakRss() })
   } catch (e) {
     const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
     log(`FAILED: ${error}`)
     if (e instanceof Error && e.stack && !(e instanceof WrongAnswer)) process.stderr.write(e.stack + '\n')
-    await send({ ok: false, error, wrongAnswer: e instanceof WrongAnswer })
+    await send(a.dir, { ok: false, error, wrongAnswer: e instanceof WrongAnswer })
     process.exitCode = 1
   }
 }

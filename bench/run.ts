@@ -82,7 +82,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CHILD_MODES, runChild, STRACE_COMMITS, type ChildMessage, type ChildMode } from './child.ts'
+import { CHILD_MODES, childResultFile, runChild, STRACE_COMMITS, type ChildMessage, type ChildMode } from './child.ts'
 import { makeBenchData, payloadBytes, rawBytes } from './data.ts'
 import { deviceOf } from './diskstats.ts'
 import { ENGINES, type EngineFactory } from './engines.ts'
@@ -206,14 +206,27 @@ function onPath(cmd: string): boolean {
 
 const SYNC_CALLS = ['fdatasync', 'fsync', 'msync', 'sync_file_range']
 
+/** Counts; or a string: the engine failed (fails the run); or unavailable: strace could not trace here. */
+type StraceOutcome = StraceCounts | string | { unavailable: string }
+
 /** Runs the strace child of one engine and counts its sync calls between the markers. */
-function straceEngine(engine: string, dir: string): Promise<StraceCounts | string> {
+function straceEngine(engine: string, dir: string): Promise<StraceOutcome> {
   const out = path.join(dir, 'strace.out')
   const args = ['-f', '-qq', '-o', out, '-e', `trace=%file,${SYNC_CALLS.join(',')},?sync_file_range2`, process.execPath, SCRIPT, ...childArgs('strace', engine, dir, true)]
   return new Promise((resolve) => {
     const p = spawn('strace', args, { stdio: ['ignore', 'inherit', 'inherit'] })
-    p.on('error', (e) => resolve(`strace failed: ${e.message}`))
+    p.on('error', (e) => resolve({ unavailable: `strace did not start: ${e.message}` }))
     p.on('exit', (code) => {
+      // The child's own message tells a failure of the engine (which fails the run) from a strace
+      // that could not trace (no ptrace here, for example: reported, not fatal).
+      let message: ChildMessage | null = null
+      try {
+        message = JSON.parse(fs.readFileSync(childResultFile(dir), 'utf8')) as ChildMessage
+      } catch {
+        message = null
+      }
+      if (message === null) return resolve({ unavailable: `strace could not run the child (exit ${code})` })
+      if (!message.ok) return resolve(`${message.wrongAnswer ? 'wrong answer: ' : ''}${message.error}`)
       if (code !== 0) return resolve(`failed (exit ${code})`)
       const lines = fs.readFileSync(out, 'utf8').split('\n')
       const between = (name: string): Record<string, number> => {
@@ -307,7 +320,7 @@ async function main(): Promise<void> {
   const failed = new Map<string, string>()
   const physical: PhysicalSample[] = []
   const baselineRss: number[] = []
-  const straceResults = new Map<string, StraceCounts | string>()
+  const straceResults = new Map<string, StraceOutcome>()
   let straceNote: string | null = null
   let dirNo = 0
   const freshDir = (name: string): string => {
@@ -382,7 +395,11 @@ async function main(): Promise<void> {
   if (opts.strace) {
     out.push('')
     if (straceNote) out.push(straceNote)
-    else out.push(...straceTable(cols, straceResults, STRACE_COMMITS))
+    else {
+      const shown = new Map<string, StraceCounts | string>()
+      for (const [k, v] of straceResults) shown.set(k, typeof v === 'object' && 'unavailable' in v ? `n/a: ${v.unavailable}` : v)
+      out.push(...straceTable(cols, shown, STRACE_COMMITS))
+    }
   }
   out.push('', 'Targets of issue 8 (ratios of this run\'s medians):', ...targetLines(cols, data, physical))
   if (skipped.length > 0 || failed.size > 0) {
