@@ -96,9 +96,8 @@ function be8(rowId: number): Buffer {
   return b
 }
 
-function readBe8(b: Uint8Array, at: number): number {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  return v.getUint32(at) * 4294967296 + v.getUint32(at + 4)
+function readBe8(b: Buffer, at: number): number {
+  return b.readUInt32BE(at) * 4294967296 + b.readUInt32BE(at + 4)
 }
 
 /** Composite key: key bytes, 0x00, 8-byte big-endian rowId. */
