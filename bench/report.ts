@@ -64,7 +64,7 @@ export const FIGURES: FigureSpec[] = [
   { id: 'w5CommitsPerSec', title: () => 'W5 durable single-pair commits, /s', better: 'higher', format: rate },
   { id: 'w5P50Us', title: () => 'W5 latency p50, µs', better: 'lower', format: (v) => int(v) },
   { id: 'w5P99Us', title: () => 'W5 latency p99, µs', better: 'lower', format: (v) => int(v) },
-  { id: 'w6Ms', title: () => 'W6 close, reopen, first lookup, ms', better: 'lower', format: (v) => fixed(v, 2) },
+  { id: 'w6Ms', title: () => 'W6 close, reopen, first lookup, ms (median of 5)', better: 'lower', format: (v) => fixed(v, 2) },
   { id: 'w7EntriesPerSec', title: (d) => `W7 delete half, ${count(d.sizes.batchSize)} per durable commit, entries/s`, better: 'higher', format: rate },
   { id: 'w7DeviceBytes', title: () => 'W7 bytes written to the device', better: 'lower', format: (v) => bytes(v) },
   { id: 'w7Bytes', title: () => 'W7 bytes on disk afterwards', better: 'lower', format: (v) => bytes(v) },

@@ -9,11 +9,12 @@
 // while the peers are native).
 //
 //   --quick     every count divided by 10 (smoke run; CI runs it); transactions
-//               stay 1,000 pairs, short scans 100 pairs
+//               stay 1,000 pairs, short scans 100 pairs; one repeat unless
+//               --repeat says otherwise
 //   --only=...  comma-separated engine names; also accepts lmdb-overlap (lmdb-js
 //               with its default overlappingSync, whose commits return before
 //               they are flushed: not durable per commit, never run by default)
-//   --repeat=N  every measurement N times (default 3); medians are reported
+//   --repeat=N  every measurement N times (default 3, --quick 1); medians are reported
 //   --strace    also run each engine's single-pair commits (W5, 200 commits) and
 //               20 commits of 1,000 random pairs (W2) under strace -f, and count
 //               fdatasync, fsync, msync and sync_file_range calls per commit
@@ -40,7 +41,8 @@
 //     W4  a full scan (all pairs in order; entries/s) and 10,000 scans of the
 //         <= 100 pairs from a random key on (/s). Each: a first pass checks
 //         every pair; a timed second pass checks rowIds, counts and sums.
-//     W6  close, reopen, first lookup (checked): ms, wall time of the three.
+//     W6  close, reopen, first lookup (checked): ms, wall time of the three;
+//         5 times in a row (a different key each time), the median.
 //     W5  2,000 new pairs, one durable commit each, on the reopened store:
 //         commits/s, p50 and p99 latency of one commit (µs). All read back.
 //   child "random":
@@ -60,10 +62,11 @@
 //         Then every pair left is checked by a full scan, in order.
 //   child "baseline" (once per repeat): makes the data and nothing else; its
 //   peak RSS is the harness's own share of every child's.
-//   physical limits (per repeat, in the parent, in the same temp directory):
-//   fdatasync after a 4 KiB append and after a 4 KiB overwrite (1,000 each; µs
-//   per op and /s), sequential write bandwidth (512 MiB in 1 MiB writes + one
-//   fdatasync; MB/s). --quick: 200 ops, 64 MiB.
+//   physical limits (in the parent, in the same temp directory, before each
+//   engine's children in every repeat; the median over all of them): fdatasync
+//   after a 4 KiB append and after a 4 KiB overwrite (1,000 each; µs per op and
+//   /s), sequential write bandwidth (256 MiB in 1 MiB writes + one fdatasync;
+//   MB/s). --quick: 200 ops, 64 MiB.
 // Every engine opens its store durable per commit (bench/engines.ts): tailroot
 // durability 'full'; lmdb overlappingSync: false; LevelDB { sync: true };
 // SQLite journal_mode=WAL, synchronous=FULL.
@@ -128,7 +131,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
-      repeat: { type: 'string', default: '3' },
+      repeat: { type: 'string' },
       strace: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       // internal: the parent's children
@@ -143,7 +146,7 @@ function parseOptions(argv: string[]): Options {
     console.log(usage())
     process.exit(0)
   }
-  const repeat = Number(values.repeat)
+  const repeat = values.repeat === undefined ? (values.quick ? 1 : 3) : Number(values.repeat)
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${values.repeat}`)
   let only: string[] | null = null
   if (values.only !== undefined) {
@@ -330,12 +333,14 @@ async function main(): Promise<void> {
   }
   try {
     for (let r = 1; r <= opts.repeat; r++) {
-      progress(`repeat ${r}/${opts.repeat}: physical limits`)
-      physical.push(measurePhysical(base, opts.quick))
       const bl = await runChildProcess('baseline', null, freshDir('baseline'), opts.quick)
       if (bl.peakRss !== null) baselineRss.push(bl.peakRss)
       else progress(`baseline child failed: ${bl.error}`)
       for (const { factory } of engines) {
+        // The physical limits next to each engine's runs, so that their median sees the same
+        // drift of the machine's state as the engines do.
+        progress(`repeat ${r}/${opts.repeat}: physical limits`)
+        physical.push(measurePhysical(base, opts.quick))
         for (const mode of ['bulk', 'random'] as const) {
           if (failed.has(factory.name)) continue
           progress(`repeat ${r}/${opts.repeat}: ${factory.name} ${mode === 'bulk' ? 'W1 W3 W4 W6 W5' : 'W2 W7'}`)
