@@ -153,13 +153,14 @@ export function ratioTable(cols: EngineColumn[], data: BenchData): string[] {
 
 export function physicalTable(samples: PhysicalSample[], baselineRss: number[]): string[] {
   const out = [row(['physical limit (same device, same run)', 'median', 'min..max']), row(['---', '---:', '---:'])]
-  const line = (title: string, vs: number[], f: (v: number) => string): void => {
+  const line = (title: string, vs: number[], f: (v: number) => string, short: (v: number) => string = f): void => {
     if (vs.length === 0) return
-    out.push(row([title, f(median(vs)), `${f(Math.min(...vs))} .. ${f(Math.max(...vs))}`]))
+    out.push(row([title, f(median(vs)), `${short(Math.min(...vs))} .. ${short(Math.max(...vs))}`]))
   }
   const perOp = (v: number): string => `${int(1e6 / v)} µs (${int(v)}/s)`
-  line('fdatasync after a 4 KiB append', samples.map((s) => s.appendSyncPerSec), perOp)
-  line('fdatasync after a 4 KiB overwrite', samples.map((s) => s.overwriteSyncPerSec), perOp)
+  const perSec = (v: number): string => `${int(v)}/s`
+  line(`fdatasync after a 4 KiB append (${samples.length} runs)`, samples.map((s) => s.appendSyncPerSec), perOp, perSec)
+  line(`fdatasync after a 4 KiB overwrite (${samples.length} runs)`, samples.map((s) => s.overwriteSyncPerSec), perOp, perSec)
   line('sequential write + fdatasync, MB/s', samples.map((s) => s.seqWriteMBps), (v) => int(v))
   line('harness baseline peak RSS (a child that makes the data, no engine)', baselineRss, bytes)
   return out
