@@ -7,7 +7,7 @@
 import path from 'node:path'
 import type { Test } from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
-import type { Key, Snapshot, Transaction } from '../../lib/index.ts'
+import type { Key, OpenOptions, Snapshot, Transaction } from '../../lib/index.ts'
 import { Divergence, KeyGen, Model, describeQuery, expectSame, randomRange, randomRowId, showPairs } from './model.ts'
 import type { KeyKind, Pair, RangeQuery } from './model.ts'
 import { Rng } from './rng.ts'
@@ -60,7 +60,9 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
   const kind = cfg.kind
   const file = path.join(tmpDir(t), 'model.tailroot')
   const opts = { pageSize: cfg.pageSize, keyEncoding: kind.encoding, unique: cfg.unique, durability: 'none' as const }
-  let idx = Index.open<K>(file, opts)
+  // The key type follows the kind, which the compiler cannot tie to its encoding here.
+  const open = (o: OpenOptions): Index<K> => Index.open(file, o) as unknown as Index<K>
+  let idx = open(opts)
   const maxKey = idx.maxKeyBytes
   const maxMeta = Math.min(1024, cfg.pageSize - 80)
   const gen = new KeyGen<K>(rng, kind, maxKey, 40, cfg.longRate)
@@ -360,7 +362,7 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
     idx.close()
     expectCode(() => idx.count(), 'CLOSED', 'reading a closed index')
     // Reopen either with the creation options or with none (the file knows its settings).
-    idx = rng.next() < 0.5 ? Index.open<K>(file, opts) : Index.open<K>(file, { durability: 'none', create: false })
+    idx = rng.next() < 0.5 ? open(opts) : open({ durability: 'none', create: false })
     expectSame(t, [idx.pageSize, idx.keyEncoding, idx.unique], [cfg.pageSize, kind.encoding, cfg.unique], () => where('settings after reopen'))
   }
 
@@ -412,7 +414,7 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
     for (const p of pinned) { p.until = 0 }
     expire()
     idx.close()
-    const again = Index.open<K>(file, { create: false, readOnly: true })
+    const again = open({ create: false, readOnly: true })
     checkAll(again, model, 'reopened read-only at the end')
     again.close()
   } catch (err) {

@@ -7,7 +7,7 @@ import type { Rng } from './rng.ts'
 
 /** How a test handles the user keys of one key encoding. */
 export interface KeyKind<K> {
-  encoding: 'utf8' | 'binary'
+  encoding: 'utf8' | 'binary' | 'typed'
   /** The key's stored bytes. */
   bytes(k: K): Buffer
   /** A readable string for messages. */
