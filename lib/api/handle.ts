@@ -83,8 +83,8 @@ export class Index<K extends Key = string> extends ReadView<K> {
   static build<K extends string = string>(path: string, entries: Iterable<Pair<NoInfer<K>>>, options?: BuildOptions & { keyEncoding?: 'utf8' }): Index<K>
   static build<K extends Uint8Array = Uint8Array>(path: string, entries: Iterable<Pair<NoInfer<K>>>, options: BuildOptions & { keyEncoding: 'binary' }): Index<K>
   static build<K extends TypedKey = TypedKey>(path: string, entries: Iterable<Pair<NoInfer<K>>>, options: BuildOptions & { keyEncoding: 'typed' }): Index<K>
-  /** An encoding known only at run time: keys of any kind. */
-  static build(path: string, entries: Iterable<Pair<Key>>, options?: BuildOptions): Index<Key>
+  /** An encoding known only at run time (not a literal, which the overloads above check): keys of any kind. */
+  static build<E extends KeyEncoding = never>(path: string, entries: Iterable<Pair<KeyEncoding extends E ? Key : never>>, options: BuildOptions & { keyEncoding?: E }): Index<Key>
   static build(path: string, entries: Iterable<Pair<Key>>, options?: BuildOptions): Index<Key> {
     const o = buildIndexFile(path, entries, options)
     return Index.open(path, o.open)
