@@ -10,6 +10,7 @@ import { encodeHeader } from '../format/header.ts'
 import type { KeyEncoding } from '../format/header.ts'
 import { KeyCodec } from '../keys.ts'
 import type { Key } from '../keys.ts'
+import type { TypedKey } from '../format/typed-key.ts'
 import { CommitWriter } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
@@ -82,9 +83,14 @@ export class Index<K extends Key = string> extends ReadView<K> {
    * the `fill` option), in one commit, and returns it open. Sorted input streams with memory
    * bounded by the tree height; unsorted input is sorted first. Refuses an existing path.
    */
-  static build<K extends Key = string>(path: string, entries: Iterable<Pair<K>>, options?: BuildOptions): Index<K> {
+  static build<K extends string = string>(path: string, entries: Iterable<Pair<NoInfer<K>>>, options?: BuildOptions & { keyEncoding?: 'utf8' }): Index<K>
+  static build<K extends Uint8Array = Uint8Array>(path: string, entries: Iterable<Pair<NoInfer<K>>>, options: BuildOptions & { keyEncoding: 'binary' }): Index<K>
+  static build<K extends TypedKey = TypedKey>(path: string, entries: Iterable<Pair<NoInfer<K>>>, options: BuildOptions & { keyEncoding: 'typed' }): Index<K>
+  /** An encoding known only at run time (not a literal, which the overloads above check): keys of any kind. */
+  static build<E extends KeyEncoding = never>(path: string, entries: Iterable<Pair<KeyEncoding extends E ? Key : never>>, options: BuildOptions & { keyEncoding?: E }): Index<Key>
+  static build(path: string, entries: Iterable<Pair<Key>>, options?: BuildOptions): Index<Key> {
     const o = buildIndexFile(path, entries, options)
-    return Index.open<K>(path, o.open)
+    return Index.open(path, o.open)
   }
 
   /** Checks the whole file; reports damage in the result instead of throwing it. */
@@ -93,8 +99,17 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return verifyFile(path)
   }
 
-  /** Opens (and by default creates) the index file at `path`. */
-  static open<K extends Key = string>(path: string, options?: OpenOptions): Index<K> {
+  /**
+   * Opens (and by default creates) the index file at `path`. The key type follows the
+   * `keyEncoding` option: string keys without it or with 'utf8', Uint8Array keys with 'binary',
+   * TypedKey with 'typed' (each may be narrowed, as in `Index.open<[string, number]>(p, {
+   * keyEncoding: 'typed' })`). An options object whose encoding is not a literal gives Key.
+   */
+  static open<K extends string = string>(path: string, options?: OpenOptions & { keyEncoding?: 'utf8' }): Index<K>
+  static open<K extends Uint8Array = Uint8Array>(path: string, options: OpenOptions & { keyEncoding: 'binary' }): Index<K>
+  static open<K extends TypedKey = TypedKey>(path: string, options: OpenOptions & { keyEncoding: 'typed' }): Index<K>
+  static open(path: string, options?: OpenOptions): Index<Key>
+  static open(path: string, options?: OpenOptions): Index<Key> {
     if (typeof path !== 'string' || path.length === 0) throw invalid('Index.open: path must be a non-empty string')
     let o: ResolvedOptions
     try { o = resolveOpenOptions(options) } catch (err) { throw naming(path, err) }
@@ -115,13 +130,13 @@ export class Index<K extends Key = string> extends ReadView<K> {
       // Another process may create it first; then we open theirs (and check our options against it).
       try { o.vfs.createExclusive(path, header) } catch (err) { throw ioError(path, 'creating', err) }
     }
-    let idx: Index<K> | null = null
+    let idx: Index<Key> | null = null
     const follower = TailFollower.open({
       vfs: o.vfs, path, writable: !o.readOnly, cacheBytes: o.cacheBytes, onReplaced: () => idx?.lock?.resetGate(),
     })
     try {
       checkStored(path, o, follower.file)
-      idx = new Index<K>(path, o, follower)
+      idx = new Index<Key>(path, o, follower)
       return idx
     } catch (err) {
       follower.close()

@@ -16,7 +16,7 @@ export interface OpenOptions {
   readOnly?: boolean
   /** At most one rowId per key; only when creating, else must match the file. */
   unique?: boolean
-  /** 'utf8' (string keys, default) or 'binary' (Uint8Array keys); fixed at creation. */
+  /** 'utf8' (string keys, default), 'binary' (Uint8Array keys) or 'typed' (TypedKey keys); fixed at creation. */
   keyEncoding?: KeyEncoding
   /** Page size in bytes, a power of two from 512 to 65536 (default 4096); fixed at creation. */
   pageSize?: number
@@ -107,7 +107,7 @@ const MAX_PENDING_LIMIT = 0x7fffffff
 
 function encoding(v: unknown): KeyEncoding | undefined {
   if (v === undefined) return undefined
-  if (v !== 'utf8' && v !== 'binary') throw invalid(`option keyEncoding must be 'utf8' or 'binary', got ${String(v)}`)
+  if (v !== 'utf8' && v !== 'binary' && v !== 'typed') throw invalid(`option keyEncoding must be 'utf8', 'binary' or 'typed', got ${String(v)}`)
   return v
 }
 

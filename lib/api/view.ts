@@ -125,8 +125,9 @@ function decodeKeys(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: 
 }
 
 function* decodeSteps(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, hold: { pin: FilePin | null } | null): Generator<[Key, number]> {
-  // utf8 keys are decoded once per run of a key; binary keys get a fresh Buffer per pair.
-  const binary = codec.encoding === 'binary'
+  // utf8 keys are decoded once per run of a key; binary and typed keys, which the caller may
+  // change, get a fresh value per pair.
+  const binary = codec.encoding !== 'utf8'
   let last: string | null = null
   let decoded: Key = ''
   try {

@@ -40,8 +40,34 @@ export const HDR_MIN_BYTES = 64
 export const FILE_ID_SIZE = 16
 export const KEY_ENCODING_UTF8 = 0
 export const KEY_ENCODING_BINARY = 1
+export const KEY_ENCODING_TYPED = 2
 export const FLAG_UNIQUE = 0x01
 export const KNOWN_FILE_FLAGS = FLAG_UNIQUE
+
+/** Typed keys (FORMAT.md §4.1): element tags, in key order, and the other reserved bytes. */
+export const TK_END = 0x00
+export const TK_ESCAPE = 0x01
+export const TK_NULL = 0x10
+export const TK_FALSE = 0x20
+export const TK_TRUE = 0x21
+export const TK_NEG_INFINITY = 0x30
+export const TK_NEGATIVE = 0x31
+export const TK_ZERO = 0x32
+export const TK_POSITIVE = 0x33
+export const TK_POS_INFINITY = 0x34
+export const TK_DATE = 0x40
+export const TK_STRING = 0x50
+export const TK_BYTES = 0x60
+export const TK_TUPLE = 0x70
+export const TK_KIND_NUMBER = 0x00
+export const TK_KIND_BIGINT = 0x01
+export const TK_EXPONENT_BIAS = 0x8000
+/** The largest bigint exponent: |n| < 2^(TK_MAX_EXPONENT + 1). */
+export const TK_MAX_EXPONENT = 0x7fff
+/** The most arrays a typed key nests, the key itself counting as one. */
+export const TK_MAX_DEPTH = 16
+/** The largest |Date time value| in ms, as ECMAScript allows it. */
+export const TK_MAX_DATE_MS = 8.64e15
 
 /** Varints (FORMAT.md §3). */
 export const MAX_VARINT_BYTES = 8

@@ -157,7 +157,7 @@ t.test('VERSION: a file written by a newer format', async t => {
     ['version 2', (p: Buffer) => p.writeUInt16LE(FORMAT_VERSION + 1, 24)],
     ['version 65535', (p: Buffer) => p.writeUInt16LE(0xffff, 24)],
     ['an unknown flag bit', (p: Buffer) => { p[28] = 0x02 }],
-    ['an unknown key encoding', (p: Buffer) => { p[27] = 2 }],
+    ['an unknown key encoding', (p: Buffer) => { p[27] = 3 }],
   ] as const) {
     patch(f)
     const h = hash(file)

@@ -31,7 +31,7 @@ function reseal(page: Buffer): Buffer {
 
 t.test('round trip at every page size, encoding and flag', async t => {
   for (let log2 = 9; log2 <= 16; log2++) {
-    for (const keyEncoding of ['utf8', 'binary'] as const) {
+    for (const keyEncoding of ['utf8', 'binary', 'typed'] as const) {
       for (const unique of [false, true]) {
         const h = header({ pageSize: 2 ** log2, keyEncoding, unique, createdAt: Math.floor(rng.next() * 2 ** 50) })
         const page = encodeHeader(h)
@@ -41,7 +41,7 @@ t.test('round trip at every page size, encoding and flag', async t => {
         t.ok(crcMatches(page))
         t.equal(page.toString('latin1', 16, 24), 'TAILROOT')
         t.equal(page[26], log2, 'pageSizeLog2')
-        t.equal(page[27], keyEncoding === 'binary' ? 1 : 0, 'keyEncoding byte')
+        t.equal(page[27], { utf8: 0, binary: 1, typed: 2 }[keyEncoding], 'keyEncoding byte')
         t.equal(page[28], unique ? 1 : 0, 'flags byte')
         t.same([...page.subarray(29, 32)], [0, 0, 0], 'reserved bytes are zero')
         t.ok(page.subarray(56).every(b => b === 0), 'the rest of the page is zero')
@@ -100,7 +100,7 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
   p[28] = 0x81
   t.equal(problem(reseal(p)), 'VERSION', 'unique flag with an unknown bit')
   // An intact header with a key encoding this version does not know: a newer version's file.
-  for (const e of [2, 3, 0x7f, 0xff]) {
+  for (const e of [3, 4, 0x7f, 0xff]) {
     const p = Buffer.from(good)
     p[27] = e
     t.equal(problem(reseal(p)), 'VERSION', `key encoding ${e}, resealed`)
@@ -144,7 +144,7 @@ t.test('CORRUPT: bad CRC, bad page size, short file, impossible fields', async t
   v0.writeUInt16LE(0, 24)
   t.equal(problem(reseal(v0)), 'CORRUPT', 'format version 0')
   const enc = Buffer.from(good)
-  enc[27] = 2
+  enc[27] = 3
   t.equal(problem(enc), 'CORRUPT', 'unknown key encoding with a stale CRC: damage')
   const pn = Buffer.from(good)
   sealPage(pn, PAGE_FILE_HEADER, 1)

@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { Test } from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
 import { maxMetaBytes } from '../../lib/format/constants.ts'
-import type { Key, Snapshot, Transaction } from '../../lib/index.ts'
+import type { Key, OpenOptions, Snapshot, Transaction } from '../../lib/index.ts'
 import { Divergence, KeyGen, Model, describeQuery, expectSame, randomRange, randomRowId, showPairs } from './model.ts'
 import type { KeyKind, Pair, RangeQuery } from './model.ts'
 import { Rng } from './rng.ts'
@@ -65,7 +65,9 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
   const pickPending = (rarely: boolean): number => rng.pick([0, 1 + rng.int(8), 10 + rng.int(200), ...(rarely ? [131072] : [])])
   const opts = { pageSize: cfg.pageSize, keyEncoding: kind.encoding, unique: cfg.unique, durability: 'none' as const, maxPendingChanges: pickPending(false) }
   t.comment(`maxPendingChanges ${opts.maxPendingChanges}`)
-  let idx = Index.open<K>(file, opts)
+  // The key type follows the kind, which the compiler cannot tie to its encoding here.
+  const open = (o: OpenOptions): Index<K> => Index.open(file, o) as unknown as Index<K>
+  let idx = open(opts)
   const maxKey = idx.maxKeyBytes
   const maxMeta = maxMetaBytes(cfg.pageSize)
   const gen = new KeyGen<K>(rng, kind, maxKey, 40, cfg.longRate)
@@ -368,7 +370,7 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
     opts.maxPendingChanges = pickPending(true)
     const withOptions = rng.next() < 0.5
     note(withOptions ? `maxPendingChanges ${opts.maxPendingChanges}` : 'default options')
-    idx = withOptions ? Index.open<K>(file, opts) : Index.open<K>(file, { durability: 'none', create: false })
+    idx = withOptions ? open(opts) : open({ durability: 'none', create: false })
     expectSame(t, [idx.pageSize, idx.keyEncoding, idx.unique], [cfg.pageSize, kind.encoding, cfg.unique], () => where('settings after reopen'))
   }
 
@@ -420,7 +422,7 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
     for (const p of pinned) { p.until = 0 }
     expire()
     idx.close()
-    const again = Index.open<K>(file, { create: false, readOnly: true })
+    const again = open({ create: false, readOnly: true })
     checkAll(again, model, 'reopened read-only at the end')
     again.close()
   } catch (err) {
