@@ -13,7 +13,12 @@ import { TailrootError } from './errors.ts'
 import { COMMIT_DATA_SYNCED } from './format/constants.ts'
 import { comparePair, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
+import { EMPTY_COMMIT } from './format/commit.ts'
+import type { Commit } from './format/commit.ts'
 import { IndexFile } from './store/file.ts'
+import { commitChain } from './store/history.ts'
+import { spaceFigures } from './store/space.ts'
+import type { SpaceFigures } from './store/space.ts'
 import type { RejectedCommit } from './store/tail-scan.ts'
 import { nodeVfs } from './store/vfs.ts'
 import type { Vfs } from './store/vfs.ts'
@@ -23,7 +28,7 @@ export interface VerifyError {
   message: string
 }
 
-export interface VerifyResult {
+export interface VerifyResult extends SpaceFigures {
   ok: boolean
   /** The first MAX_ERRORS errors found. */
   errors: VerifyError[]
@@ -32,8 +37,22 @@ export interface VerifyResult {
   /** The commit checked (0 when the file has none yet). */
   sequence: number
   entries: number
+  /** Pages reached from the commit's root (pagesLive is what the commit records). */
   pages: number
+  /** Commits in the file, along the previous-commit links (up to a broken one, which is an error). */
+  commits: number
 }
+
+/** Progress of a long check: pages checked so far of the pages the commit records. */
+export type VerifyProgress = (p: { done: number; total: number }) => void
+
+/** The figures of a file whose header cannot be read. */
+const NO_FIGURES: SpaceFigures & { commits: number } = {
+  pagesLive: 0, pagesTotal: 0, fileBytes: 0, liveBytes: 0, garbageRatio: 0, lastCommitTime: null, commits: 0,
+}
+
+/** How often (in pages checked) progress is reported. */
+const PROGRESS_PAGES = 256
 
 /** The most errors a result lists; a crafted file could otherwise give one per page or more. */
 export const MAX_ERRORS = 100
@@ -50,8 +69,8 @@ class ErrorList {
     else this.omitted++
   }
 
-  result(sequence: number, entries: number, pages: number): VerifyResult {
-    return { ok: this.kept.length === 0, errors: this.kept, omittedErrors: this.omitted, sequence, entries, pages }
+  result(sequence: number, entries: number, pages: number, figures: SpaceFigures & { commits: number }): VerifyResult {
+    return { ok: this.kept.length === 0, errors: this.kept, omittedErrors: this.omitted, sequence, entries, pages, ...figures }
   }
 }
 
@@ -77,7 +96,7 @@ class PageSet {
   }
 }
 
-export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
+export function verifyFile(path: string, vfs: Vfs = nodeVfs, onProgress?: VerifyProgress): VerifyResult {
   const errors = new ErrorList()
   let f: IndexFile
   try {
@@ -85,7 +104,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
   } catch (err) {
     if (err instanceof TailrootError && err.code === 'CORRUPT') {
       errors.push({ page: 0, message: err.message })
-      return errors.result(0, 0, 0)
+      return errors.result(0, 0, 0, NO_FIGURES)
     }
     throw err
   }
@@ -93,7 +112,10 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
     const c = f.findNewestCommit(0, (r: RejectedCommit) => {
       errors.push({ page: r.commit.page, message: `${path}: ${r.reason}; the index opens at an older commit` })
     })
-    if (c === null) return errors.result(0, 0, 0)
+    const figures = (commit: Commit): SpaceFigures & { commits: number } => ({
+      ...spaceFigures(f.size(), f.pageSize, commit), commits: countHistory(f, commit, errors),
+    })
+    if (c === null) return errors.result(0, 0, 0, figures(EMPTY_COMMIT))
     // The scan checked the data of any commit without COMMIT_DATA_SYNCED; a synced one is trusted
     // on open, so only here is its data read.
     if ((c.flags & COMMIT_DATA_SYNCED) !== 0 && f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
@@ -108,6 +130,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
         return -1
       }
       pages++
+      if (onProgress !== undefined && pages % PROGRESS_PAGES === 0) onProgress({ done: pages, total: Math.max(pages, c.livePages) })
       let node: TreeNode
       try {
         node = f.node(page, level)
@@ -154,8 +177,22 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
     if (c.root !== 0 && errors.kept.length === 0 && pages !== c.livePages) {
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.livePages} live pages but ${pages} are reachable` })
     }
-    return errors.result(c.sequence, c.entryCount, pages)
+    onProgress?.({ done: pages, total: pages })
+    return errors.result(c.sequence, c.entryCount, pages, figures(c))
   } finally {
     f.release()
   }
+}
+
+/** The commits along the previous-commit links from `newest`; a broken link is an error. */
+function countHistory(f: IndexFile, newest: Commit, errors: ErrorList): number {
+  if (newest.page === 0) return 0
+  let n = 0
+  try {
+    for (const _ of commitChain(f, newest)) n++
+  } catch (err) {
+    if (!(err instanceof TailrootError)) throw err
+    errors.push({ ...(err.page === undefined ? {} : { page: err.page }), message: `${err.message} (the commit history is broken; the commits above it are intact)` })
+  }
+  return n
 }

@@ -13,9 +13,16 @@ import type { Key } from '../keys.ts'
 import { CommitWriter } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
+import { countCommits } from '../store/history.ts'
 import { WriteLock } from '../store/lock.ts'
+import { spaceFigures } from '../store/space.ts'
 import { verifyFile } from '../verify.ts'
-import type { VerifyResult } from '../verify.ts'
+import type { VerifyProgress, VerifyResult } from '../verify.ts'
+import { nodeVfs } from '../store/vfs.ts'
+import { compactIndex } from './compact.ts'
+import type { CompactOptions, CompactResult } from './compact.ts'
+import { fileHistory } from './history.ts'
+import type { CommitInfo } from './history.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
 import { Freshness, noteLocalCommit } from './freshness.ts'
@@ -37,8 +44,20 @@ export interface IndexStats {
   unique: boolean
   maxKeyBytes: number
   fileBytes: number
-  /** Pages reachable from the current commit's root. */
+  /** Pages reachable from the current commit's root (the same as pagesLive). */
   livePages: number
+  /** Pages reachable from the current commit's root. */
+  pagesLive: number
+  /** Whole pages in the file. */
+  pagesTotal: number
+  /** The header page, the live pages and the commit page: about what a compacted file takes. */
+  liveBytes: number
+  /** The share of the file that is not live (0 to 1): what Index.compact reclaims. */
+  garbageRatio: number
+  /** Commits in the file, along the previous-commit links from the current one. */
+  commits: number
+  /** When the current commit was written (null: no commit yet). */
+  lastCommitTime: Date | null
   /** Page number of the current commit page (0: none yet). */
   commitPage: number
   cachedPages: number
@@ -84,10 +103,30 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return Index.open<K>(path, o.open)
   }
 
-  /** Checks the whole file; reports damage in the result instead of throwing it. */
-  static verify(path: string): VerifyResult {
+  /**
+   * Checks the whole file; reports damage in the result instead of throwing it. `onProgress`
+   * is called now and then with the pages checked so far.
+   */
+  static verify(path: string, options?: { onProgress?: VerifyProgress }): VerifyResult {
     if (typeof path !== 'string' || path.length === 0) throw invalid('Index.verify: path must be a non-empty string')
-    return verifyFile(path)
+    const onProgress = options?.onProgress
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid(`${path}: Index.verify option onProgress must be a function`)
+    return verifyFile(path, nodeVfs, onProgress)
+  }
+
+  /**
+   * Rewrites the newest commit's content into a new file in key order and renames it over
+   * `path`, keeping the sequence, entries, settings and metadata (FORMAT.md §9). Holds the write
+   * lock throughout: writers wait, readers never do, and open handles follow to the new file.
+   * A file the copy would not make smaller is left as it is.
+   */
+  static compact(path: string, options?: CompactOptions): CompactResult {
+    return compactIndex(path, options)
+  }
+
+  /** The commits still in the file, newest first (opened at the first step, closed at the end). */
+  static history(path: string): Generator<CommitInfo> {
+    return fileHistory(path)
   }
 
   /** Opens (and by default creates) the index file at `path`. */
@@ -264,8 +303,15 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return new Snapshot<K>(this.f, this.commit, this.codec)
   }
 
+  /**
+   * Figures about the commit this handle reads and its file. O(1), except `commits`, which
+   * reads the commit pages added since the last stats() of this file (all of them the first time).
+   */
   stats(): IndexStats {
     this.checkOpen()
+    const f = this.f
+    const space = spaceFigures(f.size(), f.pageSize, this.commit)
+    f.commitTally = countCommits(f, this.commit, f.commitTally)
     return {
       path: this.path,
       sequence: this.commit.sequence,
@@ -275,8 +321,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
       keyEncoding: this.keyEncoding,
       unique: this.unique,
       maxKeyBytes: this.maxKeyBytes,
-      fileBytes: this.f.size(),
+      ...space,
       livePages: this.commit.livePages,
+      commits: f.commitTally.commits,
       commitPage: this.commit.page,
       cachedPages: this.f.cache.size,
       cachedBytes: this.f.cache.bytes,

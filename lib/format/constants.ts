@@ -70,6 +70,7 @@ export const CMT_OFF_FILE_ID = 64
 export const CMT_OFF_META = 80
 export const COMMIT_DATA_SYNCED = 0x01
 export const COMMIT_PREV_DURABLE = 0x02
+export const COMMIT_SUPERSEDED = 0x04
 export const MAX_META_BYTES = 1024
 
 export const MAX_ROW_ID = Number.MAX_SAFE_INTEGER

@@ -5,7 +5,7 @@
  * Index.build (the first commit of a new file).
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO } from '../format/constants.ts'
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, COMMIT_SUPERSEDED, MAX_PAGE_NO } from '../format/constants.ts'
 import { encodeCommit } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeNode } from '../format/node.ts'
@@ -26,6 +26,8 @@ export interface CommitContent {
   /** Node pages reachable from root. */
   livePages: number
   meta: Buffer | null
+  /** Marks the file replaced at its path by a compacted copy (COMMIT_SUPERSEDED, FORMAT.md §9). */
+  superseded?: boolean
 }
 
 /** Bytes buffered before appended pages are written out. */
@@ -118,7 +120,7 @@ export class CommitWriter {
       sequence: this.prev.sequence + 1,
       root: content.root,
       height: content.height,
-      flags: oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0,
+      flags: (oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0) | (content.superseded === true ? COMMIT_SUPERSEDED : 0),
       entryCount: content.entryCount,
       prevCommit: this.prev.page,
       firstDataPage: this.firstPage,
