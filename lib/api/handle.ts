@@ -4,22 +4,30 @@
  */
 import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'
-import { DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FIRST_LOG_VERSION, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
+import { DEFAULT_PAGE_SIZE, FILE_ID_SIZE, FIRST_LOG_VERSION, FORMAT_VERSION, MAX_PENDING_BYTES, maxKeyBytes } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeHeader } from '../format/header.ts'
 import type { KeyEncoding } from '../format/header.ts'
 import { KeyCodec } from '../keys.ts'
 import type { Key } from '../keys.ts'
 import type { TypedKey } from '../format/typed-key.ts'
+import { recordsSize } from '../format/log-records.ts'
 import { CommitWriter } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
-import { NO_PENDING } from '../store/log-chain.ts'
+import { NO_PENDING, chainLivePages, inChain } from '../store/log-chain.ts'
 import type { PendingState } from '../store/log-chain.ts'
 import { applyBatch } from '../tree/apply.ts'
+import { countCommits } from '../store/history.ts'
 import { WriteLock } from '../store/lock.ts'
+import { spaceFigures } from '../store/space.ts'
 import { verifyFile } from '../verify.ts'
-import type { VerifyResult } from '../verify.ts'
+import type { VerifyProgress, VerifyResult } from '../verify.ts'
+import { nodeVfs } from '../store/vfs.ts'
+import { compactIndex } from './compact.ts'
+import type { CompactOptions, CompactResult } from './compact.ts'
+import { fileHistory } from './history.ts'
+import type { CommitInfo } from './history.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
 import { Freshness, noteLocalCommit } from './freshness.ts'
@@ -41,8 +49,20 @@ export interface IndexStats {
   unique: boolean
   maxKeyBytes: number
   fileBytes: number
-  /** Pages reachable from the current commit's root. */
+  /** Pages reachable from the current commit's root (the same as pagesLive). */
   livePages: number
+  /** Pages reachable from the current commit's root. */
+  pagesLive: number
+  /** Whole pages in the file. */
+  pagesTotal: number
+  /** The header page, the live pages and the commit page: about what a compacted file takes. */
+  liveBytes: number
+  /** The share of the file that is not live (0 to 1): what Index.compact reclaims. */
+  garbageRatio: number
+  /** Commits in the file, along the previous-commit links from the current one. */
+  commits: number
+  /** When the current commit was written (null: no commit yet). */
+  lastCommitTime: Date | null
   /** Page number of the current commit page (0: none yet). */
   commitPage: number
   cachedPages: number
@@ -93,10 +113,30 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return Index.open(path, o.open)
   }
 
-  /** Checks the whole file; reports damage in the result instead of throwing it. */
-  static verify(path: string): VerifyResult {
+  /**
+   * Checks the whole file; reports damage in the result instead of throwing it. `onProgress`
+   * is called now and then with the pages checked so far.
+   */
+  static verify(path: string, options?: { onProgress?: VerifyProgress }): VerifyResult {
     if (typeof path !== 'string' || path.length === 0) throw invalid('Index.verify: path must be a non-empty string')
-    return verifyFile(path)
+    const onProgress = options?.onProgress
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid(`${path}: Index.verify option onProgress must be a function`)
+    return verifyFile(path, nodeVfs, onProgress)
+  }
+
+  /**
+   * Rewrites the newest commit's content into a new file in key order and renames it over
+   * `path`, keeping the sequence, entries, settings and metadata (FORMAT.md §9). Holds the write
+   * lock throughout: writers wait, readers never do, and open handles follow to the new file.
+   * A file the copy would not make smaller is left as it is.
+   */
+  static compact(path: string, options?: CompactOptions): CompactResult {
+    return compactIndex(path, options)
+  }
+
+  /** The commits still in the file, newest first (opened at the first step, closed at the end). */
+  static history(path: string): Generator<CommitInfo> {
+    return fileHistory(path)
   }
 
   /**
@@ -258,15 +298,16 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   /**
    * Writes the transaction's changes as one commit: as change records while the pending chain
-   * stays within maxPendingChanges (FORMAT.md §10), else folded, with every pending change, into
-   * a new tree.
+   * stays within maxPendingChanges records and MAX_PENDING_BYTES (FORMAT.md §10), else folded,
+   * with every pending change, into a new tree.
    */
   private commitTransaction(tx: TransactionControl<K>): void {
     const { records, log } = tx.finish()
     const prev = this.commit
     const pend = this.follower.pending
     const meta = tx.metadata === undefined ? prev.meta : tx.metadata
-    const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges
+    const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
+      (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
     const w = new CommitWriter(this.f, prev, this.opts.durability, this.follower.durable())
     let c: Commit
     let next: PendingState
@@ -275,16 +316,17 @@ export class Index<K extends Key = string> extends ReadView<K> {
       if (logging) {
         w.appendLog(records, meta)
         c = w.commit({
-          root: prev.root, height: prev.height, entryCount, livePages: prev.livePages + w.logPages, meta,
+          // prev's commit page joins the live pages when it carries records of the chain.
+          root: prev.root, height: prev.height, entryCount, livePages: prev.livePages + w.logPages + (inChain(prev) ? 1 : 0), meta,
           logPrevHead: prev.logHead, chainBefore: prev.chainRecords,
         })
-        next = { log, pages: pend.pages + w.logPages, head: c.logRecords > 0 ? c : pend.head }
+        next = c.logRecords > 0 ? { log, pages: pend.pages + w.logPages + 1, head: c } : { log, pages: pend.pages, head: pend.head }
       } else {
         const tree = treeOf(prev, pend)
         const res = log.empty ? { ...tree, replaced: 0 } : applyBatch(this.f, tree, log.toBatch(), this.pageSize)
         const root = res.height === 0 ? 0 : w.appendTree(res.root)
         c = w.commit({
-          root, height: res.height, entryCount: res.count, livePages: prev.livePages - pend.pages - res.replaced + w.written, meta,
+          root, height: res.height, entryCount: res.count, livePages: prev.livePages - chainLivePages(prev, pend) - res.replaced + w.written, meta,
           logPrevHead: 0, chainBefore: 0,
         })
         next = NO_PENDING
@@ -307,8 +349,15 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return new Snapshot<K>(this.f, this.commit, this.follower.pending, this.codec)
   }
 
+  /**
+   * Figures about the commit this handle reads and its file. O(1), except `commits`, which
+   * reads the commit pages added since the last stats() of this file (all of them the first time).
+   */
   stats(): IndexStats {
     this.checkOpen()
+    const f = this.f
+    const space = spaceFigures(f.size(), f.pageSize, this.commit)
+    f.commitTally = countCommits(f, this.commit, f.commitTally)
     return {
       path: this.path,
       sequence: this.commit.sequence,
@@ -318,8 +367,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
       keyEncoding: this.keyEncoding,
       unique: this.unique,
       maxKeyBytes: this.maxKeyBytes,
-      fileBytes: this.f.size(),
+      ...space,
       livePages: this.commit.livePages,
+      commits: f.commitTally.commits,
       commitPage: this.commit.page,
       cachedPages: this.f.cache.size,
       cachedBytes: this.f.cache.bytes,

@@ -108,12 +108,15 @@ export const CMT_OFF_INLINE_LENGTH = 98
 export const CMT_OFF_META = 100
 export const COMMIT_DATA_SYNCED = 0x01
 export const COMMIT_PREV_DURABLE = 0x02
+export const COMMIT_SUPERSEDED = 0x04
 export const MAX_META_BYTES = 1024
 
 /** Change records (FORMAT.md §10): the low bit of a record's first varint. */
 export const LOG_OP_INSERT = 1
 /** Records a pending chain holds before a commit folds them into the tree (the default of maxPendingChanges). */
 export const DEFAULT_MAX_PENDING = 131072
+/** Bytes of log pages and commit pages a pending chain holds before a commit folds it. */
+export const MAX_PENDING_BYTES = 4 * 1024 * 1024
 
 export const MAX_ROW_ID = Number.MAX_SAFE_INTEGER
 export const MAX_PAGE_NO = 0xffffffff

@@ -5,7 +5,7 @@
  * Index.build (the first commit of a new file).
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO } from '../format/constants.ts'
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, COMMIT_SUPERSEDED, MAX_PAGE_NO } from '../format/constants.ts'
 import { encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
@@ -34,6 +34,8 @@ export interface CommitContent {
    */
   logPrevHead: number
   chainBefore: number
+  /** Marks the file replaced at its path by a compacted copy (COMMIT_SUPERSEDED, FORMAT.md §9). */
+  superseded?: boolean
 }
 
 /** Bytes buffered before appended pages are written out. */
@@ -161,7 +163,7 @@ export class CommitWriter {
       sequence: this.prev.sequence + 1,
       root: content.root,
       height: content.height,
-      flags: oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0,
+      flags: (oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0) | (content.superseded === true ? COMMIT_SUPERSEDED : 0),
       entryCount: content.entryCount,
       prevCommit: this.prev.page,
       firstDataPage: this.firstPage,

@@ -14,6 +14,7 @@ import { TailrootError, corrupt, ioError } from '../errors.ts'
 import type { ChildRef, MemNode } from '../tree/node-ref.ts'
 import type { NodeSource } from '../tree/source.ts'
 import { NodeCache } from './cache.ts'
+import type { CommitTally } from './history.ts'
 import { dataCrc, findNewestCommit } from './tail-scan.ts'
 import type { PageReader, RejectedCommit } from './tail-scan.ts'
 import type { FileIdentity, Vfs, VfsFile } from './vfs.ts'
@@ -32,6 +33,8 @@ export class IndexFile implements NodeSource, PageReader {
   readonly cache: NodeCache
   private refs = 1
   reads = 0
+  /** The commits counted up to a commit of this file, so stats() walks only newer ones. */
+  commitTally: CommitTally | null = null
 
   readonly path: string
   readonly file: VfsFile

@@ -5,6 +5,7 @@
  * which file and which commit a handle reads.
  */
 import { TailrootError, ioError } from '../errors.ts'
+import { COMMIT_SUPERSEDED } from '../format/constants.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { IndexFile } from './file.ts'
@@ -12,6 +13,10 @@ import { pendingOf } from './log-chain.ts'
 import type { PendingState } from './log-chain.ts'
 import { sameFile } from './vfs.ts'
 import type { FileIdentity, Vfs } from './vfs.ts'
+
+function isSuperseded(c: Commit): boolean {
+  return (c.flags & COMMIT_SUPERSEDED) !== 0
+}
 
 /** Files switched to in one prepareWrite before giving up (something replaces the file in a loop). */
 const MAX_SWITCHES = 16
@@ -109,12 +114,15 @@ export class TailFollower {
 
   /** look() with the path's identity already taken (null: not checked, or no file there). */
   private adopt(id: FileIdentity | null): boolean {
+    // A superseded file gets no more commits: its readers follow the path (FORMAT.md §9).
+    if (id === null && isSuperseded(this.cur)) id = this.pathIdentity()
     if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
     const size = this.f.size()
     const commitEnd = this.commitEnd() * this.f.pageSize
     if (size < commitEnd) {
       // Bytes up to a commit never change, so this file is not the one we knew: start over.
       this.f.cache.clear()
+      this.f.commitTally = null
       this.knownSize = size
       this.tailStamp = ''
       const before = this.cur
@@ -126,12 +134,22 @@ export class TailFollower {
     const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
     if (size === this.knownSize && stamp === this.tailStamp) return false
     const c = this.f.findNewestCommit(this.cur.page)
-    const moved = c !== null && c.sequence > this.cur.sequence
-    if (moved) this.moveTo(c, false)
+    if (c !== null && c.sequence > this.cur.sequence) {
+      if (id === null && isSuperseded(c)) {
+        // The file was replaced by a compacted copy, which has this content at the sequence
+        // before c's: switch to it without adopting c. A failed switch is tried again next look.
+        const now = this.pathIdentity()
+        if (now !== null && !sameFile(now, this.f.identity)) {
+          this.knownSize = -1
+          return this.reopen()
+        }
+      }
+      this.moveTo(c, false)
+    }
     // Only once the new commit is adopted: a failure above makes the next look try again.
     this.knownSize = size
     this.tailStamp = stamp
-    return moved
+    return this.cur === c
   }
 
   /** The common header of the last whole page (type, CRC, page number) as a string. */

@@ -62,6 +62,13 @@ export interface Vfs {
    */
   openLock(file: string, create: boolean): VfsLock
   remove(file: string): void
+  /**
+   * Renames the complete file `tmp` over `file` (replacing it atomically), with the directory
+   * fsynced before and after, so the rename is durable when it returns.
+   */
+  replace(tmp: string, file: string): void
+  /** The names of the entries of a directory. */
+  list(dir: string): string[]
 }
 
 class NodeFile implements VfsFile {
@@ -176,5 +183,14 @@ export const nodeVfs: Vfs = {
   },
   remove(file) {
     fs.rmSync(file, { force: true })
+  },
+  replace(tmp, file) {
+    const dir = path.dirname(file)
+    syncDir(dir)
+    fs.renameSync(tmp, file)
+    syncDir(dir)
+  },
+  list(dir) {
+    return fs.readdirSync(dir)
   },
 }

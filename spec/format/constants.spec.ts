@@ -241,7 +241,7 @@ t.test('named values in the text', async t => {
   }
   for (const m of named) t.equal(consts[m[1]!], Number(m[2]), `${m[1]} = ${m[2]}`)
   const bits = [...doc.matchAll(/bit (\d+) `([A-Z_]+)`/g)]
-  t.same(bits.map(b => b[2]).sort(), ['COMMIT_DATA_SYNCED', 'COMMIT_PREV_DURABLE', 'FLAG_UNIQUE'], 'flag bits named')
+  t.same(bits.map(b => b[2]).sort(), ['COMMIT_DATA_SYNCED', 'COMMIT_PREV_DURABLE', 'COMMIT_SUPERSEDED', 'FLAG_UNIQUE'], 'flag bits named')
   for (const b of bits) t.equal(consts[b[2]!], 1 << Number(b[1]), `${b[2]} is bit ${b[1]}`)
   t.equal(C.KNOWN_FILE_FLAGS, C.FLAG_UNIQUE, 'the only known file flag is FLAG_UNIQUE')
   const varint = /at most (\d+) bytes \(`MAX_VARINT_BYTES`\)/.exec(doc)

@@ -131,4 +131,6 @@ export class MemVfs implements Vfs {
     return new MemLock(e, this.holders)
   }
   remove(): void { throw refused('remove') }
+  replace(): void { throw refused('rename') }
+  list(): string[] { throw refused('readdir') }
 }

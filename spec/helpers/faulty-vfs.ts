@@ -131,6 +131,14 @@ export class FaultyVfs implements Vfs {
     this.alive('unlink')
     this.inner.remove(file)
   }
+  replace(tmp: string, file: string): void {
+    this.alive('rename')
+    this.inner.replace(tmp, file)
+  }
+  list(dir: string): string[] {
+    this.alive('readdir')
+    return this.inner.list(dir)
+  }
 }
 
 /** Locks pass through; after a crash they throw like every other call, but close() still releases. */

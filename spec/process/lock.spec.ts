@@ -117,6 +117,8 @@ class RecordingVfs implements Vfs {
     return nodeVfs.openLock(file, create)
   }
   remove(file: string): void { nodeVfs.remove(file) }
+  replace(tmp: string, file: string): void { nodeVfs.replace(tmp, file) }
+  list(dir: string): string[] { return nodeVfs.list(dir) }
 }
 
 t.test('the locks go through the Vfs: a crash injected there reaches them, and a crashed writer does not keep the lock', t => {
