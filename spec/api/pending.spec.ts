@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
+import { MAX_PENDING_BYTES } from '../../lib/format/constants.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 
@@ -107,6 +108,24 @@ function readLogHead(file: string, commitPage: number, P: number): number {
     fs.closeSync(fd)
   }
 }
+
+t.test('a chain of single commits folds before its pages pass MAX_PENDING_BYTES', async t => {
+  const file = path.join(tmpDir(t), 'bytes.idx')
+  const P = 512
+  const idx = Index.open(file, { pageSize: P, durability: 'none' })
+  const budget = MAX_PENDING_BYTES / P // pages
+  let firstFold = -1
+  for (let i = 0; i < budget + 100 && firstFold < 0; i++) {
+    idx.insert(key(i), i)
+    const last = fs.statSync(file).size / P - 1
+    if (i > 0 && readLogHead(file, last, P) === 0) firstFold = i
+  }
+  // Each single commit is one commit page of the chain; the fold comes just before the budget.
+  t.ok(firstFold > budget - 16 && firstFold <= budget, `the first fold at commit ${firstFold + 1} (budget ${budget} pages)`)
+  t.equal(idx.count(), firstFold + 1)
+  idx.close()
+  t.ok(Index.verify(file).ok)
+})
 
 t.test('a unique index checks pending pairs', async t => {
   const file = path.join(tmpDir(t), 'unique.idx')
