@@ -87,3 +87,18 @@ export function deviceBytesNow(dir: string, dev: DiskDevice | null): number | nu
   const s = sectorsWritten(dev)
   return s === null ? null : s * SECTOR_BYTES
 }
+
+/**
+ * The bytes this process has caused to be written to storage so far (write_bytes of
+ * /proc/self/io, counted when pages are dirtied, so a page dirtied twice before writeback counts
+ * twice), or null where there is no such file. Unlike the device counter, other processes'
+ * writes are not in it; an engine's background threads (LevelDB's compactions) are.
+ */
+export function processWriteBytes(): number | null {
+  try {
+    const m = /^write_bytes:\s*(\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))
+    return m === null ? null : Number(m[1])
+  } catch {
+    return null
+  }
+}

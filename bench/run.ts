@@ -55,10 +55,13 @@
 //         after fsync of the directory and the `sync` command, before the first
 //         commit and after close. It is the device's counter: other processes'
 //         writes to it in the same interval count too. "n/a" where there is no
-//         such device or no /proc/diskstats. The peak RSS of the child at that
+//         such device or no /proc/diskstats. Also the bytes the engine's own
+//         process wrote (write_bytes of /proc/self/io, counted as pages are
+//         dirtied), which other processes' writes do not disturb. The peak RSS of the child at that
 //         point (process.resourceUsage().maxRSS): the data plus W2.
 //     W7  reopen; a random half of the pairs deleted in durable transactions of
-//         1,000: entries/s, bytes on disk after close, device bytes written.
+//         1,000: entries/s, bytes on disk after close, device and process bytes
+//         written.
 //         Then every pair left is checked by a full scan, in order.
 //   child "baseline" (once per repeat): makes the data and nothing else; its
 //   peak RSS is the harness's own share of every child's.

@@ -6,13 +6,14 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import type { BenchData, PairList } from './data.ts'
 import { dirBytes, type Engine, type Handle } from './engines.ts'
-import { deviceBytesNow, type DiskDevice } from './diskstats.ts'
+import { deviceBytesNow, processWriteBytes, type DiskDevice } from './diskstats.ts'
 
 export type FigureId =
   | 'w1EntriesPerSec'
   | 'w1Bytes'
   | 'w2EntriesPerSec'
   | 'w2DeviceBytes'
+  | 'w2ProcessBytes'
   | 'w2Bytes'
   | 'w2PeakRss'
   | 'w3LookupsPerSec'
@@ -24,6 +25,7 @@ export type FigureId =
   | 'w6Ms'
   | 'w7EntriesPerSec'
   | 'w7DeviceBytes'
+  | 'w7ProcessBytes'
   | 'w7Bytes'
   | 'readPeakRss'
 
@@ -309,6 +311,7 @@ export async function runRandomWorkloads(engine: Engine, dir: string, data: Benc
   let h = await engine.open(dir)
   collectGarbage()
   let dev0 = deviceBytesNow(dir, dev)
+  let io0 = processWriteBytes()
   let t0 = now()
   try {
     await insertBatches(h, data.randomPairs, B)
@@ -321,7 +324,9 @@ export async function runRandomWorkloads(engine: Engine, dir: string, data: Benc
     await h.close()
   }
   let dev1 = deviceBytesNow(dir, dev)
+  let io1 = processWriteBytes()
   sample.w2DeviceBytes = dev0 === null || dev1 === null ? null : dev1 - dev0
+  sample.w2ProcessBytes = io0 === null || io1 === null ? null : io1 - io0
   sample.w2Bytes = dirBytes(dir)
   sample.w2PeakRss = peakRss()
   log(`W2 ${Math.round(sample.w2EntriesPerSec)} entries/s, ${sample.w2Bytes} bytes, device ${sample.w2DeviceBytes ?? 'n/a'} bytes written`)
@@ -334,6 +339,7 @@ export async function runRandomWorkloads(engine: Engine, dir: string, data: Benc
   let removed = 0
   let reported = true
   dev0 = deviceBytesNow(dir, dev)
+  io0 = processWriteBytes()
   t0 = now()
   try {
     for (let i = 0; i < D; i += B) {
@@ -347,7 +353,9 @@ export async function runRandomWorkloads(engine: Engine, dir: string, data: Benc
   }
   if (reported && removed !== D) throw new WrongAnswer(`W7: the deletes removed ${removed} pairs, expected ${D}`)
   dev1 = deviceBytesNow(dir, dev)
+  io1 = processWriteBytes()
   sample.w7DeviceBytes = dev0 === null || dev1 === null ? null : dev1 - dev0
+  sample.w7ProcessBytes = io0 === null || io1 === null ? null : io1 - io0
   sample.w7Bytes = dirBytes(dir)
   log(`W7 ${Math.round(sample.w7EntriesPerSec)} entries/s, ${sample.w7Bytes} bytes, device ${sample.w7DeviceBytes ?? 'n/a'} bytes written`)
 
