@@ -11,9 +11,9 @@ import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
 
 /** Entries per chunk above which a rewritten chunk is split. */
-const MAX_CHUNK = 512
+const MAX_CHUNK = 64
 /** Entries per piece when a chunk is split. */
-const SPLIT_CHUNK = 256
+const SPLIT_CHUNK = 32
 
 interface Chunk {
   readonly keys: readonly string[]
@@ -76,16 +76,23 @@ export class ChangeLog {
     if (from >= to) return this
     const chunks = this.chunks
     if (chunks.length === 0) return new ChangeLog(buildChunks(mergeChunk(null, b, from, to)))
+    // Only the chunks that changes fall into are rewritten (small chunks, so a batch of random
+    // changes copies little of a long log); the others are shared. Each run of changes finds its
+    // chunk by binary search: O(changes · log(chunks)) comparisons, plus a copy of the chunk list.
     const out: Chunk[] = []
+    let i = 0
     let o = from
-    for (let i = 0; i < chunks.length; i++) {
-      const next = chunks[i + 1]
-      // Chunk i takes the changes below the first pair of chunk i + 1 (the first chunk also those below its own).
+    while (o < to) {
+      const ci = this.chunkFor(b.keys[o]!, b.ids[o]!)
+      for (; i < ci; i++) out.push(chunks[i]!)
+      const next = chunks[ci + 1]
+      // Chunk ci takes the changes below the first pair of chunk ci + 1 (chunk 0 also those below its own).
       const end = next === undefined ? to : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
-      if (end === o) { out.push(chunks[i]!); continue }
-      for (const c of buildChunks(mergeChunk(chunks[i]!, b, o, end))) out.push(c)
+      for (const c of buildChunks(mergeChunk(chunks[ci]!, b, o, end))) out.push(c)
+      i = ci + 1
       o = end
     }
+    for (; i < chunks.length; i++) out.push(chunks[i]!)
     return new ChangeLog(out)
   }
 
