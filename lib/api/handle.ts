@@ -43,15 +43,18 @@ export interface IndexStats {
   path: string
   sequence: number
   entries: number
+  /** Height of the tree, which holds every pair but the pending changes (0: empty tree). */
   height: number
+  /** Change records not yet folded into the tree (FORMAT.md §10). */
+  pendingChanges: number
   pageSize: number
   keyEncoding: KeyEncoding
   unique: boolean
   maxKeyBytes: number
   fileBytes: number
-  /** Pages reachable from the current commit's root (the same as pagesLive). */
+  /** The same as pagesLive. */
   livePages: number
-  /** Pages reachable from the current commit's root. */
+  /** Pages reachable from the current commit's root, plus the pending changes' pages (all but the commit page). */
   pagesLive: number
   /** Whole pages in the file. */
   pagesTotal: number
@@ -363,6 +366,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       sequence: this.commit.sequence,
       entries: this.commit.entryCount,
       height: this.commit.height,
+      pendingChanges: this.commit.chainRecords,
       pageSize: this.pageSize,
       keyEncoding: this.keyEncoding,
       unique: this.unique,

@@ -30,6 +30,7 @@ t.test('a single-pair commit appends only its commit page', async t => {
   t.equal(idx.delete(key(5), 5), true)
   t.equal(fs.statSync(file).size - before, P, 'a delete too')
   t.equal(idx.count(), 20000 + 50 - 1)
+  t.same([idx.stats().pendingChanges, idx.stats().entries], [51, 20049], 'stats: 51 change records pending, not in the tree')
   idx.close()
   t.ok(Index.verify(file).ok)
 })
