@@ -1,6 +1,6 @@
 /** tailroot's public surface: everything public is exported here, and nothing else is. */
 export { Index } from './api/handle.ts'
-export type { IndexStats } from './api/handle.ts'
+export type { IndexStats, AsyncWriteOptions, AsyncTransactionOptions } from './api/handle.ts'
 export { TailrootError } from './errors.ts'
 export type { ErrorCode } from './errors.ts'
 export type { OpenOptions, BuildOptions, Durability } from './api/options.ts'
