@@ -1,9 +1,9 @@
 /** tailroot's public surface: everything public is exported here, and nothing else is. */
 export { Index } from './api/handle.ts'
-export type { IndexStats, AsyncWriteOptions, AsyncTransactionOptions } from './api/handle.ts'
+export type { IndexStats } from './api/handle.ts'
 export { TailrootError } from './errors.ts'
 export type { ErrorCode } from './errors.ts'
-export type { OpenOptions, BuildOptions, Durability } from './api/options.ts'
+export type { OpenOptions, BuildOptions, Durability, AsyncWriteOptions, AsyncTransactionOptions } from './api/options.ts'
 export type { RangeOptions, KeyBounds } from './api/range-options.ts'
 export type { Transaction } from './api/transaction.ts'
 export type { Snapshot } from './api/snapshot.ts'

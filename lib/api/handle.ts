@@ -25,8 +25,8 @@ import type { VerifyResult } from '../verify.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
 import { Freshness, noteLocalCommit } from './freshness.ts'
-import { resolveOpenOptions } from './options.ts'
-import type { BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
+import { asyncOptions, resolveOpenOptions } from './options.ts'
+import type { AsyncTransactionOptions, AsyncWriteOptions, BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
 import { Snapshot } from './snapshot.ts'
 import { TransactionControl, isThenable } from './transaction.ts'
 import type { Transaction, TransactionBase } from './transaction.ts'
@@ -55,18 +55,6 @@ export interface IndexStats {
   cacheHits: number
   cacheMisses: number
   pageReads: number
-}
-
-/** Options of insertAsync and deleteAsync. */
-export interface AsyncWriteOptions {
-  /** Aborting it rejects the call with ABORTED while the call waits (queued, or for the lock); not once its commit has begun. */
-  signal?: AbortSignal
-}
-
-/** Options of transactionAsync. */
-export interface AsyncTransactionOptions extends AsyncWriteOptions {
-  /** Metadata the commit carries, as if the callback first called tx.setMetadata(meta). */
-  meta?: Uint8Array | null
 }
 
 export class Index<K extends Key = string> extends ReadView<K> {
@@ -285,7 +273,6 @@ export class Index<K extends Key = string> extends ReadView<K> {
    * own changes are dropped and the promise rejects with what it threw.
    */
   transactionAsync<T>(fn: (tx: Transaction<K>) => T, options?: AsyncTransactionOptions): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(invalid(`${this.path}: transactionAsync: expected a function`))
     return this.enqueue(fn, options, 'transactionAsync', true)
   }
 
@@ -298,6 +285,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
     try {
       this.checkOpen()
       if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
+      if (typeof fn !== 'function') throw invalid(`${this.path}: ${what}: expected a function`)
       const o = asyncOptions(options, `${this.path}: ${what}`, meta)
       this.writes ??= new WriteQueue<K>(this.groupHost())
       return this.writes.enqueue(fn, o)
@@ -487,16 +475,4 @@ function checkStored(path: string, o: ResolvedOptions, f: IndexFile): void {
   if (o.unique !== undefined && o.unique !== h.unique) clash('unique', o.unique, h.unique)
   if (o.keyEncoding !== undefined && o.keyEncoding !== h.keyEncoding) clash('keyEncoding', o.keyEncoding, h.keyEncoding)
   if (o.pageSize !== undefined && o.pageSize !== h.pageSize) clash('pageSize', o.pageSize, h.pageSize)
-}
-
-function asyncOptions(o: unknown, what: string, allowMeta: boolean): { signal?: AbortSignal; meta?: Uint8Array | null } {
-  if (o === undefined) return {}
-  if (o === null || typeof o !== 'object') throw invalid(`${what}: options must be an object`)
-  const { signal, meta, ...rest } = o as AsyncTransactionOptions
-  const unknown = Object.keys(rest)
-  if (!allowMeta && 'meta' in o) unknown.unshift('meta')
-  if (unknown.length > 0) throw invalid(`${what}: unknown option '${unknown[0]}'`)
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}: option signal must be an AbortSignal`)
-  if (meta !== undefined && meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${what}: option meta must be a Uint8Array or null`)
-  return { ...(signal === undefined ? {} : { signal }), ...(meta === undefined ? {} : { meta }) }
 }

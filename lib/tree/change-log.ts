@@ -250,7 +250,7 @@ function buildChunks(e: Entries): Chunk[] {
 
 function makeChunk(e: Entries, from: number, to: number): Chunk {
   const whole = from === 0 && to === e.keys.length
-  const signs = Int8Array.from(whole ? e.signs : e.signs.slice(from, to))
+  const signs = new Int8Array(whole ? e.signs : e.signs.slice(from, to))
   let net = 0
   for (const s of signs) net += s
   return whole ? { keys: e.keys, ids: e.ids, signs, net } : { keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net }

@@ -33,10 +33,15 @@ t.test('an async write waiting for a lock held by another process does not block
     if (w.get('before').length === 1) reads++
   }, 10)
   const t0 = performance.now()
-  const err = await w.insertAsync('w', 1).then(() => null, (e: unknown) => e)
+  let ran = false
+  const group = [w.insertAsync('w', 1), w.transactionAsync(tx => { ran = true; tx.insert('w', 2) }), w.deleteAsync('before', 1)]
+  const errs = await Promise.all(group.map(p => p.then(() => null, (e: unknown) => e)))
+  const err = errs[0]
   const ms = performance.now() - t0
   clearInterval(timer)
-  t.equal(codeOf(err), 'LOCKED', 'the write rejects with LOCKED')
+  t.same(errs.map(codeOf), ['LOCKED', 'LOCKED', 'LOCKED'], 'every call of the group rejects with LOCKED')
+  t.notOk(ran, 'the transaction callback never ran')
+  t.match((err as Error).message, /1000/, 'the message names the timeout')
   t.ok(ms >= 900, `after about lockTimeoutMs (${ms.toFixed(0)} ms)`)
   // About 100 ticks are due; a busy machine may delay some, but a blocked loop would give ~0.
   t.ok(ticks >= Math.floor(ms / 10 / 2), `the timer kept firing: ${ticks} ticks in ${ms.toFixed(0)} ms`)

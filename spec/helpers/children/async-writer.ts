@@ -3,7 +3,9 @@
  * on one handle until the process is killed. Every key is written by one call only, so the
  * parent can tell what each call did.
  *
- * Arguments: <file> <seed> <round> <writers>. Protocol (stdout, one line each, written
+ * Arguments: <file> <seed> <round> <writers> [<stopAfter> <goFile>]. With stopAfter, it waits for
+ * goFile to exist before writing, and once the writers made that many calls, they stop, the
+ * handle is flushed and closed, and it says `done <calls>` and exits. Protocol (stdout, one line each, written
  * synchronously before the next statement runs):
  *   ready <sequence>              after opening
  *   ins <key> <rowId>             an insertAsync resolved (true)
@@ -21,15 +23,19 @@
 import { Index } from '../../../lib/index.ts'
 import { Rng } from '../rng.ts'
 import { arg, fail, say } from './io.ts'
+import { waitForFile } from './wait.ts'
 
 const GROUP = 5
 const BULK = 40
 const PAD = 'x'.repeat(150)
 
+let resolved = 0
+let stopAfter = Infinity
+
 async function writer(idx: Index, rng: Rng, tag: string): Promise<void> {
   const mine: [string, number][] = []
   const groups: string[] = []
-  for (let n = 0; ; n++) {
+  for (let n = 0; resolved < stopAfter; n++, resolved++) {
     const id = `${tag}.${n}`
     const r = rng.next()
     if (r < 0.4) {
@@ -69,9 +75,15 @@ async function main(): Promise<void> {
   const seed = Number(arg(1, 'seed'))
   const round = Number(arg(2, 'round'))
   const writers = Number(arg(3, 'writers'))
+  if (process.argv[6] !== undefined) stopAfter = Number(process.argv[6])
   const idx = Index.open(file, { pageSize: 512, durability: 'full' })
   say(`ready ${idx.sequence}`)
+  if (process.argv[7] !== undefined) waitForFile(process.argv[7], 60_000)
   await Promise.all(Array.from({ length: writers }, (_, w) => writer(idx, new Rng((seed ^ Math.imul(round * 64 + w + 1, 0x9e3779b1)) >>> 0), `${round}.${w}`)))
+  await idx.flush()
+  idx.close()
+  say(`done ${resolved}`)
+  process.exit(0)
 }
 
 // The parent kills the process; stop on our own after a minute in case it does not.
