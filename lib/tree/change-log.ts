@@ -10,10 +10,15 @@
 import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
 
-/** Entries per chunk above which a rewritten chunk is split. */
-const MAX_CHUNK = 512
+/**
+ * Entries per chunk above which a rewritten chunk is split. A merge copies every chunk it
+ * changes and shares the rest: a group commit of changes to many random keys changes about one
+ * chunk per change, so small chunks keep its cost near (changes × chunk size) whatever the log's
+ * length; a merge also copies the list of chunks, so they are not smaller than this.
+ */
+const MAX_CHUNK = 128
 /** Entries per piece when a chunk is split. */
-const SPLIT_CHUNK = 256
+const SPLIT_CHUNK = 64
 
 interface Chunk {
   readonly keys: readonly string[]
@@ -78,14 +83,20 @@ export class ChangeLog {
     if (chunks.length === 0) return new ChangeLog(buildChunks(mergeChunk(null, b, from, to)))
     const out: Chunk[] = []
     let o = from
-    for (let i = 0; i < chunks.length; i++) {
-      const next = chunks[i + 1]
-      // Chunk i takes the changes below the first pair of chunk i + 1 (the first chunk also those below its own).
+    let i = 0
+    while (o < to) {
+      // Chunk c takes the changes below the first pair of chunk c + 1 (the first chunk also those
+      // below its own). Found by binary search, so a few changes into a long log cost a few
+      // searches, and the untouched chunks are shared.
+      const c = this.chunkFor(b.keys[o]!, b.ids[o]!, i)
+      for (; i < c; i++) out.push(chunks[i]!)
+      const next = chunks[c + 1]
       const end = next === undefined ? to : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
-      if (end === o) { out.push(chunks[i]!); continue }
-      for (const c of buildChunks(mergeChunk(chunks[i]!, b, o, end))) out.push(c)
+      for (const x of buildChunks(mergeChunk(chunks[c]!, b, o, end))) out.push(x)
       o = end
+      i = c + 1
     }
+    for (; i < chunks.length; i++) out.push(chunks[i]!)
     return new ChangeLog(out)
   }
 
@@ -158,11 +169,14 @@ export class ChangeLog {
     return { keys, ids, ins }
   }
 
-  /** The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or 0; -1 if empty. */
-  private chunkFor(k: string, r: number): number {
+  /**
+   * The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or `from` (0
+   * by default) when none after it is; -1 if empty.
+   */
+  private chunkFor(k: string, r: number, from = 0): number {
     const chunks = this.chunks
     if (chunks.length === 0) return -1
-    let lo = 0
+    let lo = from
     let hi = chunks.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
