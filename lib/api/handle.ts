@@ -1,6 +1,7 @@
 /**
  * The public Index: opening and creating files, reads with the staleness policy, autocommit
- * writes, transactions, snapshots, refresh and close.
+ * writes, transactions, asynchronous writes (queued and group-committed by write-queue.ts),
+ * snapshots, refresh and close.
  */
 import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'

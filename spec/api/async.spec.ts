@@ -8,7 +8,8 @@ import path from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
-import type { Transaction } from '../../lib/index.ts'
+import type { Transaction, Vfs } from '../../lib/index.ts'
+import { nodeVfs } from '../../lib/store/vfs.ts'
 import { MAX_GROUP_CALLS } from '../../lib/api/write-queue.ts'
 import { GatedVfs } from '../helpers/gated-vfs.ts'
 import { tmpDir } from '../helpers/tmp.ts'
@@ -263,4 +264,23 @@ t.test('a long queue is committed in groups of at most MAX_GROUP_CALLS calls', a
   t.ok((await Promise.all(calls)).every(v => v))
   t.equal(idx.sequence, 2, 'two commits')
   t.equal(idx.count(), MAX_GROUP_CALLS + 10)
+})
+
+t.test('a Vfs without datasyncAsync: group commits sync with its blocking datasync', async t => {
+  let blocking = 0
+  const plain: Vfs = {
+    ...nodeVfs,
+    open(file, writable) {
+      const f = nodeVfs.open(file, writable)
+      return {
+        read: (b, p) => f.read(b, p), write: (b, p) => f.write(b, p), size: () => f.size(), identity: () => f.identity(),
+        truncate: l => f.truncate(l), close: () => f.close(), datasync: () => { blocking++; f.datasync() },
+      }
+    },
+  }
+  const idx = Index.open(path.join(tmpDir(t), 'plain.idx'), { vfs: plain })
+  t.teardown(() => idx.close())
+  t.same(await Promise.all([idx.insertAsync('a', 1), idx.insertAsync('b', 1)]), [true, true])
+  t.equal(idx.sequence, 1)
+  t.ok(blocking >= 1, `synced with datasync() (${blocking} times)`)
 })
