@@ -2,9 +2,9 @@
  * The asynchronous writes of one Index and their group commits. Calls queue in call order; a
  * group is every call queued when the previous group has ended (up to MAX_GROUP_CALLS), plus the
  * calls that arrive while it waits for the write lock. A group takes the lock once, runs its
- * calls one after another against the newest state, each on its own layer (a call that throws
- * drops only its own changes), and writes what they changed as one commit with one sync, off the
- * main thread. Every promise of a group settles when its commit is durable; a group that fails
+ * calls one after another in one transaction over the newest state, each from a savepoint (a call
+ * that throws goes back to it, dropping only its own changes), and writes what they changed as
+ * one commit with one sync, off the main thread. Every promise of a group settles when its commit is durable; a group that fails
  * (the lock, I/O) rejects every promise in it.
  *
  * The Index supplies the lock, the state and the commit through a GroupHost, so its internals
