@@ -284,3 +284,20 @@ t.test('a Vfs without datasyncAsync: group commits sync with its blocking datasy
   t.equal(idx.sequence, 1)
   t.ok(blocking >= 1, `synced with datasync() (${blocking} times)`)
 })
+
+t.test('two handles of one process writing asynchronously to one file take turns without blocking', async t => {
+  const file = path.join(tmpDir(t), 'two.idx')
+  const a = Index.open(file, { lockTimeoutMs: 30_000 })
+  const b = Index.open(file, { lockTimeoutMs: 30_000 })
+  t.teardown(() => { a.close(); b.close() })
+  const calls: Promise<boolean>[] = []
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 10; i++) calls.push(a.insertAsync(`a${round}`, i), b.insertAsync(`b${round}`, i))
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  t.ok((await Promise.all(calls)).every(v => v), 'every call resolved true')
+  // Each handle waits for the lock on timers while the other's group syncs.
+  t.equal(a.count(), 400, 'handle a sees both handles\' writes')
+  t.equal(b.count(), 400, 'so does handle b')
+  t.ok(a.sequence < 400, `in fewer commits than calls (${a.sequence})`)
+})
