@@ -1,6 +1,7 @@
 /**
  * The public Index: opening and creating files, reads with the staleness policy, autocommit
- * writes, transactions, snapshots, refresh and close.
+ * writes, transactions, asynchronous writes (queued and group-committed by write-queue.ts),
+ * snapshots, refresh and close.
  */
 import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'
@@ -13,12 +14,15 @@ import type { Key } from '../keys.ts'
 import type { TypedKey } from '../format/typed-key.ts'
 import { recordsSize } from '../format/log-records.ts'
 import { CommitWriter } from '../store/commit-writer.ts'
+import type { CommitContent } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
 import { NO_PENDING, chainLivePages, inChain } from '../store/log-chain.ts'
 import type { PendingState } from '../store/log-chain.ts'
 import { applyBatch } from '../tree/apply.ts'
 import { countCommits } from '../store/history.ts'
+import type { Batch } from '../tree/batch.ts'
+import type { ChangeLog } from '../tree/change-log.ts'
 import { WriteLock } from '../store/lock.ts'
 import { spaceFigures } from '../store/space.ts'
 import { verifyFile } from '../verify.ts'
@@ -31,11 +35,13 @@ import type { CommitInfo } from './history.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
 import { Freshness, noteLocalCommit } from './freshness.ts'
-import { resolveOpenOptions } from './options.ts'
-import type { BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
+import { asyncOptions, resolveOpenOptions } from './options.ts'
+import type { AsyncTransactionOptions, AsyncWriteOptions, BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
 import { Snapshot } from './snapshot.ts'
-import { TransactionControl } from './transaction.ts'
-import type { Transaction } from './transaction.ts'
+import { TransactionControl, isThenable } from './transaction.ts'
+import type { Transaction, TransactionBase } from './transaction.ts'
+import { WriteQueue } from './write-queue.ts'
+import type { GroupHost } from './write-queue.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
 
@@ -85,6 +91,13 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private tx: Transaction<K> | null = null
   private closed = false
   private readonly freshness: Freshness
+  /** The asynchronous writes (made on first use). */
+  private writes: WriteQueue<K> | null = null
+  /**
+   * While an asynchronous group commit waits for its sync: reads do not look for newer commits
+   * (the only one is that commit, not durable yet), so they see the state before the group.
+   */
+  private syncing = false
 
   private constructor(path: string, opts: ResolvedOptions, follower: TailFollower) {
     super()
@@ -213,7 +226,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   /** Checks the handle is open and adopts newer commits when the staleness policy says so. */
   private lookIfDue(): void {
     this.checkOpen()
-    if (this.tx === null && this.freshness.due()) this.adoptNewest(false)
+    if (this.tx === null && !this.syncing && this.freshness.due()) this.adoptNewest(false)
   }
 
   protected readState(_ordered = false): ReadState {
@@ -232,7 +245,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
    */
   refresh(): boolean {
     this.checkOpen()
-    if (this.tx !== null) return false
+    if (this.tx !== null || this.syncing) return false
     return this.adoptNewest(true)
   }
 
@@ -261,15 +274,13 @@ export class Index<K extends Key = string> extends ReadView<K> {
     if (typeof fn !== 'function') throw invalid(`${this.path}: transaction: expected a function`)
     if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
     if (this.tx !== null) throw invalid(`${this.path}: a transaction is already running on this handle; write through its tx argument`)
-    this.lock ??= new WriteLock(this.opts.vfs, `${this.path}.lock`, this.path)
-    this.lock.acquire(this.opts.lockTimeoutMs)
+    if (this.writes?.busy) throw invalid(`${this.path}: asynchronous writes are queued or committing on this handle; a synchronous write would overtake them (await flush() first)`)
+    const lock = this.writeLock()
+    lock.acquire(this.opts.lockTimeoutMs)
     try {
       this.prepareWrite()
       // The callback gets tx.tx, which cannot end the transaction; only this handle holds the control.
-      const tx = new TransactionControl<K>({
-        path: this.path, src: this.f, tree: this.tree(), log: this.follower.pending.log, sequence: this.commit.sequence,
-        pageSize: this.pageSize, unique: this.unique, codec: this.codec,
-      })
+      const tx = new TransactionControl<K>(this.txBase())
       this.tx = tx.tx
       let result: T
       try {
@@ -285,11 +296,86 @@ export class Index<K extends Key = string> extends ReadView<K> {
         ;(result as PromiseLike<unknown>).then(undefined, () => {})
         throw invalid(`${this.path}: the transaction callback returned a promise; it must be synchronous (nothing was written)`)
       }
-      if (tx.changed) this.commitTransaction(tx)
-      else tx.abandon()
+      if (tx.changed) {
+        const { records, log } = tx.finish()
+        this.writeCommit(records, log, tx.metadata)
+      } else {
+        tx.abandon()
+      }
       return result
     } finally {
-      this.lock.release()
+      lock.release()
+    }
+  }
+
+  private writeLock(): WriteLock {
+    return this.lock ??= new WriteLock(this.opts.vfs, `${this.path}.lock`, this.path)
+  }
+
+  /**
+   * Adds the pair; resolves (true, or false when it was there) once the commit holding it is
+   * durable. Calls queue in call order and share group commits (see write-queue.ts).
+   */
+  insertAsync(key: K, rowId: number, options?: AsyncWriteOptions): Promise<boolean> {
+    return this.enqueue(tx => tx.insert(key, rowId), options, 'insertAsync', false)
+  }
+
+  /** Removes the pair; resolves (true, or false when it was absent) once that is durable. */
+  deleteAsync(key: K, rowId: number, options?: AsyncWriteOptions): Promise<boolean> {
+    return this.enqueue(tx => tx.delete(key, rowId), options, 'deleteAsync', false)
+  }
+
+  /**
+   * Runs the synchronous `fn` when its turn comes, against the newest state including every
+   * write queued before it; its changes become part of the next group commit, atomically, and
+   * the promise resolves with its result once that commit is durable. When `fn` throws, only its
+   * own changes are dropped and the promise rejects with what it threw.
+   */
+  transactionAsync<T>(fn: (tx: Transaction<K>) => T, options?: AsyncTransactionOptions): Promise<T> {
+    return this.enqueue(fn, options, 'transactionAsync', true)
+  }
+
+  /** Resolves when every asynchronous write queued so far has settled (written, or rejected). */
+  flush(): Promise<void> {
+    return this.writes === null ? Promise.resolve() : this.writes.flush()
+  }
+
+  private enqueue<T>(fn: (tx: Transaction<K>) => T, options: AsyncTransactionOptions | undefined, what: string, meta: boolean): Promise<T> {
+    try {
+      this.checkOpen()
+      if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
+      if (typeof fn !== 'function') throw invalid(`${this.path}: ${what}: expected a function`)
+      const o = asyncOptions(options, `${this.path}: ${what}`, meta)
+      this.writes ??= new WriteQueue<K>(this.groupHost())
+      return this.writes.enqueue(fn, o)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** What the write queue needs of this handle. */
+  private groupHost(): GroupHost<K> {
+    return {
+      path: this.path,
+      lock: signal => this.writeLock().acquireAsync(this.opts.lockTimeoutMs, signal),
+      unlock: () => this.lock?.release(),
+      begin: () => {
+        this.prepareWrite()
+        return this.txBase()
+      },
+      run: <T>(tx: Transaction<K>, fn: () => T): T => {
+        this.tx = tx
+        try { return fn() } finally { this.tx = null }
+      },
+      commit: (records, log, meta) => this.writeCommitAsync(records, log, meta),
+    }
+  }
+
+  /** The state a transaction starts from: the current commit. */
+  private txBase(): TransactionBase {
+    return {
+      path: this.path, src: this.f, tree: this.tree(), log: this.follower.pending.log, sequence: this.commit.sequence,
+      pageSize: this.pageSize, unique: this.unique, codec: this.codec,
     }
   }
 
@@ -300,50 +386,86 @@ export class Index<K extends Key = string> extends ReadView<K> {
   }
 
   /**
-   * Writes the transaction's changes as one commit: as change records while the pending chain
-   * stays within maxPendingChanges records and MAX_PENDING_BYTES (FORMAT.md §10), else folded,
-   * with every pending change, into a new tree.
+   * Writes changes (`records`, net against the current commit; `log`, the pending log with them
+   * merged in) as one commit: as change records while the pending chain stays within
+   * maxPendingChanges (FORMAT.md §10), else folded, with every pending change, into a new tree.
    */
-  private commitTransaction(tx: TransactionControl<K>): void {
-    const { records, log } = tx.finish()
-    const prev = this.commit
-    const pend = this.follower.pending
-    const meta = tx.metadata === undefined ? prev.meta : tx.metadata
-    const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
-      (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
-    const w = new CommitWriter(this.f, prev, this.opts.durability, this.follower.durable())
-    let c: Commit
-    let next: PendingState
+  private writeCommit(records: Batch, log: ChangeLog, metadata: Buffer | null | undefined): void {
+    const w = this.commitWriter()
     try {
-      const entryCount = prev.entryCount + log.net - pend.log.net
-      if (logging) {
-        w.appendLog(records, meta)
-        c = w.commit({
-          // prev's commit page joins the live pages when it carries records of the chain.
-          root: prev.root, height: prev.height, entryCount, livePages: prev.livePages + w.logPages + (inChain(prev) ? 1 : 0), meta,
-          logPrevHead: prev.logHead, chainBefore: prev.chainRecords,
-        })
-        next = c.logRecords > 0 ? { log, pages: pend.pages + w.logPages + 1, head: c } : { log, pages: pend.pages, head: pend.head }
-      } else {
-        const tree = treeOf(prev, pend)
-        const res = log.empty ? { ...tree, replaced: 0 } : applyBatch(this.f, tree, log.toBatch(), this.pageSize)
-        const root = res.height === 0 ? 0 : w.appendTree(res.root)
-        c = w.commit({
-          root, height: res.height, entryCount: res.count, livePages: prev.livePages - chainLivePages(prev, pend) - res.replaced + w.written, meta,
-          logPrevHead: 0, chainBefore: 0,
-        })
-        next = NO_PENDING
-      }
+      const p = this.planCommit(w, records, log, metadata)
+      const c = w.commit(p.content)
+      this.committedLocal(c, p.next(c))
     } catch (err) {
-      w.abort()
-      // Whatever happens next, the next read must look at the file again.
-      this.follower.commitFailed()
-      this.freshness.reset()
+      this.commitFailed(w)
       throw err
     }
+  }
+
+  /** writeCommit() with the syncs off the main thread; reads keep the state before it meanwhile. */
+  private async writeCommitAsync(records: Batch, log: ChangeLog, metadata: Buffer | null | undefined): Promise<void> {
+    const w = this.commitWriter()
+    try {
+      const p = this.planCommit(w, records, log, metadata)
+      let c: Commit
+      this.syncing = true
+      try {
+        c = await w.commitAsync(p.content)
+      } finally {
+        this.syncing = false
+      }
+      this.committedLocal(c, p.next(c))
+    } catch (err) {
+      this.commitFailed(w)
+      throw err
+    }
+  }
+
+  private commitWriter(): CommitWriter {
+    return new CommitWriter(this.f, this.commit, this.opts.durability, this.follower.durable())
+  }
+
+  /** Appends the commit's pages; returns its content and the pending state after it. */
+  private planCommit(w: CommitWriter, records: Batch, log: ChangeLog, metadata: Buffer | null | undefined): { content: CommitContent; next: (c: Commit) => PendingState } {
+    const prev = this.commit
+    const pend = this.follower.pending
+    const meta = metadata === undefined ? prev.meta : metadata
+    const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
+      (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
+    if (logging) {
+      w.appendLog(records, meta)
+      return {
+        content: {
+          // prev's commit page joins the live pages when it carries records of the chain.
+          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net, livePages: prev.livePages + w.logPages + (inChain(prev) ? 1 : 0), meta,
+          logPrevHead: prev.logHead, chainBefore: prev.chainRecords,
+        },
+        next: c => c.logRecords > 0 ? { log, pages: pend.pages + w.logPages + 1, head: c } : { log, pages: pend.pages, head: pend.head },
+      }
+    }
+    const tree = treeOf(prev, pend)
+    const res = log.empty ? { ...tree, replaced: 0 } : applyBatch(this.f, tree, log.toBatch(), this.pageSize)
+    const root = res.height === 0 ? 0 : w.appendTree(res.root)
+    return {
+      content: {
+        root, height: res.height, entryCount: res.count, livePages: prev.livePages - chainLivePages(prev, pend) - res.replaced + w.written, meta,
+        logPrevHead: 0, chainBefore: 0,
+      },
+      next: () => NO_PENDING,
+    }
+  }
+
+  private committedLocal(c: Commit, next: PendingState): void {
     this.follower.committed(c, this.opts.durability === 'full', next)
     noteLocalCommit()
     this.freshness.looked()
+  }
+
+  private commitFailed(w: CommitWriter): void {
+    w.abort()
+    // Whatever happens next, the next read must look at the file again.
+    this.follower.commitFailed()
+    this.freshness.reset()
   }
 
   /** A read view pinned at the current commit; close it when done. */
@@ -383,11 +505,23 @@ export class Index<K extends Key = string> extends ReadView<K> {
     }
   }
 
-  /** Closes the handle; open snapshots keep working until they are closed. Idempotent. */
+  /**
+   * Closes the handle; open snapshots keep working until they are closed. Idempotent.
+   * Asynchronous writes not in a commit yet (queued, or waiting for the lock) are rejected with
+   * CLOSED; a group commit already under way completes (its promises settle as usual) and the
+   * file is released after it. To wait for every queued write instead: `await idx.flush()` first.
+   */
   close(): void {
     if (this.closed) return
     if (this.tx !== null) throw invalid(`${this.path}: close() inside a transaction`)
     this.closed = true
+    const writes = this.writes
+    if (writes === null || !writes.busy) return this.release()
+    writes.close()
+    void writes.idle().then(() => this.release())
+  }
+
+  private release(): void {
     this.lock?.close()
     this.follower.close()
   }
@@ -411,8 +545,4 @@ function checkStored(path: string, o: ResolvedOptions, f: IndexFile): void {
   if (o.unique !== undefined && o.unique !== h.unique) clash('unique', o.unique, h.unique)
   if (o.keyEncoding !== undefined && o.keyEncoding !== h.keyEncoding) clash('keyEncoding', o.keyEncoding, h.keyEncoding)
   if (o.pageSize !== undefined && o.pageSize !== h.pageSize) clash('pageSize', o.pageSize, h.pageSize)
-}
-
-function isThenable(v: unknown): boolean {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 }

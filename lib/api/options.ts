@@ -1,4 +1,4 @@
-/** Option parsing for Index.open and Index.build: defaults, validation, and their documentation. */
+/** Option parsing for Index.open, Index.build and the asynchronous writes: defaults, validation, and their documentation. */
 import { invalid } from '../errors.ts'
 import { DEFAULT_MAX_PENDING, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize } from '../format/constants.ts'
 import type { KeyEncoding } from '../format/header.ts'
@@ -43,6 +43,18 @@ export interface OpenOptions {
   maxStalenessMs?: number
   /** File-system layer (for fault-injection tests). */
   vfs?: Vfs
+}
+
+/** Options of Index.insertAsync and deleteAsync. */
+export interface AsyncWriteOptions {
+  /** Aborting it rejects the call with ABORTED while the call waits (queued, or for the lock); not once its commit has begun. */
+  signal?: AbortSignal
+}
+
+/** Options of Index.transactionAsync. */
+export interface AsyncTransactionOptions extends AsyncWriteOptions {
+  /** Metadata the commit carries, as if the callback first called tx.setMetadata(meta). */
+  meta?: Uint8Array | null
 }
 
 export interface BuildOptions {
@@ -173,4 +185,17 @@ export function resolveBuildOptions(o: unknown): ResolvedBuildOptions {
     fill,
     open: { ...open, create: false },
   }
+}
+
+/** Checks the options of an asynchronous write (`meta` only for transactionAsync). */
+export function asyncOptions(o: unknown, what: string, allowMeta: boolean): { signal?: AbortSignal; meta?: Uint8Array | null } {
+  if (o === undefined) return {}
+  if (o === null || typeof o !== 'object') throw invalid(`${what}: options must be an object`)
+  const { signal, meta, ...rest } = o as AsyncTransactionOptions
+  const unknown = Object.keys(rest)
+  if (!allowMeta && 'meta' in o) unknown.unshift('meta')
+  if (unknown.length > 0) throw invalid(`${what}: unknown option '${unknown[0]}'`)
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}: option signal must be an AbortSignal`)
+  if (meta !== undefined && meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${what}: option meta must be a Uint8Array or null`)
+  return { ...(signal === undefined ? {} : { signal }), ...(meta === undefined ? {} : { meta }) }
 }

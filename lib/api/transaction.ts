@@ -33,6 +33,17 @@ export interface TransactionBase {
   codec: KeyCodec
 }
 
+/** The state of a transaction at a savepoint (TransactionControl.savepoint). */
+export interface Savepoint {
+  readonly log: ChangeLog
+  readonly flushes: number
+  readonly changed: boolean
+  readonly metadata: Buffer | null | undefined
+}
+
+/** One change since the last savepoint, to undo it. */
+interface Undo { k: string; r: number; ins: boolean }
+
 /** What a finished transaction hands to the commit. */
 export interface TransactionResult {
   /** Its net changes against the state it started from: sorted, each effective there. */
@@ -55,6 +66,10 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   #active = true
   #changed = false
   #metadata: Buffer | null | undefined = undefined
+  /** The changes since the last savepoint (null: no savepoint taken). */
+  #journal: Undo[] | null = null
+  /** How many times `#pending` was merged into `#log`. */
+  #flushes = 0
 
   constructor(base: TransactionBase) {
     super()
@@ -90,6 +105,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (this.#pending.empty) return
     this.#log = this.#log.merge(this.#pending.toBatch())
     this.#pending.clear()
+    this.#flushes++
   }
 
   #merged(): { src: NodeSource; tree: TreeRoot; log: ChangeLog } {
@@ -116,6 +132,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     }
     this.#pending.insert(k, r)
     this.#all.insert(k, r)
+    this.#journal?.push({ k, r, ins: true })
     this.#changed = true
     return true
   }
@@ -127,6 +144,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (!this.#present(k, r)) return false
     this.#pending.delete(k, r)
     this.#all.delete(k, r)
+    this.#journal?.push({ k, r, ins: false })
     this.#changed = true
     return true
   }
@@ -139,6 +157,39 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (meta && meta.length > max) throw invalid(`${path}: metadata is ${meta.length} bytes; the maximum is ${max}`)
     this.#metadata = meta && meta.length > 0 ? Buffer.from(meta) : null
     this.#changed = true
+  }
+
+  /**
+   * Marks the current state; rollback() returns to the last savepoint taken. Used to run several
+   * callbacks in one transaction, each dropping only its own changes when it throws.
+   */
+  savepoint(): Savepoint {
+    this.checkOpen()
+    if (this.#journal === null) this.#journal = []
+    else this.#journal.length = 0
+    return { log: this.#log, flushes: this.#flushes, changed: this.#changed, metadata: this.#metadata }
+  }
+
+  /** Undoes every change since `sp`, which must be the last savepoint taken. */
+  rollback(sp: Savepoint): void {
+    this.checkOpen()
+    const j = this.#journal
+    if (j === null) throw new Error('internal error: rollback without a savepoint')
+    // Each change recorded a pair absent (insert) or present (delete); its inverse is effective.
+    const flushed = this.#flushes !== sp.flushes
+    for (let i = j.length - 1; i >= 0; i--) {
+      const u = j[i]!
+      if (u.ins) { this.#all.delete(u.k, u.r); if (!flushed) this.#pending.delete(u.k, u.r) }
+      else { this.#all.insert(u.k, u.r); if (!flushed) this.#pending.insert(u.k, u.r) }
+    }
+    if (flushed) {
+      // Part of the undone changes went into the log: rebuild it from the changes that remain.
+      this.#log = this.#all.empty ? this.#base.log : this.#base.log.merge(this.#all.toBatch())
+      this.#pending.clear()
+    }
+    j.length = 0
+    this.#changed = sp.changed
+    this.#metadata = sp.metadata
   }
 
   /** Ends the transaction and returns its changes (with `metadata`, what the commit needs). */
@@ -186,4 +237,9 @@ export class Transaction<K extends Key = string> {
   delete(key: K, rowId: number): boolean { return this.#c.delete(key, rowId) }
   /** Sets the metadata blob the commit will carry (null clears it). */
   setMetadata(meta: Uint8Array | null): void { this.#c.setMetadata(meta) }
+}
+
+/** Whether a callback's result is a promise (or any thenable): transaction callbacks must be synchronous. */
+export function isThenable(v: unknown): boolean {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 }

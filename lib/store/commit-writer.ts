@@ -154,6 +154,57 @@ export class CommitWriter {
    * with 'none'.
    */
   commit(content: CommitContent): Commit {
+    const { c, oneSync, full } = this.begin(content)
+    let pageWritten = false
+    try {
+      const page = this.commitPage(c)
+      if (oneSync) {
+        // The commit page goes out in the same write as the pages it commits.
+        this.chunks.push(page)
+        this.flush()
+      } else {
+        this.flush()
+        if (full) this.f.sync()
+        this.f.write(page, c.page)
+      }
+      // From here on the page is whole in the file (a failed write leaves at most part of it,
+      // which no reader takes for a commit).
+      pageWritten = true
+      if (full) this.f.sync()
+    } catch (err) {
+      this.failed(err, pageWritten)
+    }
+    return c
+  }
+
+  /**
+   * commit() with the fdatasyncs run off the main thread (IndexFile.syncAsync); the writes stay
+   * synchronous (they only copy into the page cache). The caller holds the write lock until the
+   * promise settles, and must not adopt the commit page in the meantime: it is not durable yet.
+   */
+  async commitAsync(content: CommitContent): Promise<Commit> {
+    const { c, oneSync, full } = this.begin(content)
+    let pageWritten = false
+    try {
+      const page = this.commitPage(c)
+      if (oneSync) {
+        this.chunks.push(page)
+        this.flush()
+      } else {
+        this.flush()
+        if (full) await this.f.syncAsync()
+        this.f.write(page, c.page)
+      }
+      pageWritten = true
+      if (full) await this.f.syncAsync()
+    } catch (err) {
+      this.failed(err, pageWritten)
+    }
+    return c
+  }
+
+  /** The commit record and how it is synced (FORMAT.md §8). */
+  private begin(content: CommitContent): { c: Commit; oneSync: boolean; full: boolean } {
     if (this.done) throw new Error('internal error: a commit written twice')
     this.done = true
     const full = this.durability === 'full'
@@ -178,36 +229,26 @@ export class CommitWriter {
       logPages: this.logPages,
       inline: this.inline,
     }
-    let pageWritten = false
-    try {
-      this.checkRoom(c.page)
-      const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
-      if (oneSync) {
-        // The commit page goes out in the same write as the pages it commits.
-        this.chunks.push(page)
-        this.flush()
-      } else {
-        this.flush()
-        if (full) this.f.sync()
-        this.f.write(page, c.page)
-      }
-      // From here on the page is whole in the file (a failed write leaves at most part of it,
-      // which no reader takes for a commit).
-      pageWritten = true
-      if (full) this.f.sync()
-    } catch (err) {
-      this.f.cache.dropFrom(this.firstPage)
-      if (!pageWritten) {
-        this.cut()
-        throw err
-      }
-      // The commit page may be whole in the file, and other processes may have adopted it
-      // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
-      // as after a crash at this instant; the next look adopts it if it is whole.
-      const msg = err instanceof Error ? err.message : String(err)
-      throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
+    return { c, oneSync, full }
+  }
+
+  private commitPage(c: Commit): Buffer {
+    this.checkRoom(c.page)
+    return encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
+  }
+
+  /** A commit failed: cut its pages, or, once its commit page may be whole, report it in doubt. */
+  private failed(err: unknown, pageWritten: boolean): never {
+    this.f.cache.dropFrom(this.firstPage)
+    if (!pageWritten) {
+      this.cut()
+      throw err
     }
-    return c
+    // The commit page may be whole in the file, and other processes may have adopted it
+    // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
+    // as after a crash at this instant; the next look adopts it if it is whole.
+    const msg = err instanceof Error ? err.message : String(err)
+    throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
   }
 
   private checkRoom(page: number): void {

@@ -164,6 +164,16 @@ export class IndexFile implements NodeSource, PageReader {
     try { this.file.datasync() } catch (err) { throw ioError(this.path, 'fdatasync', err) }
   }
 
+  /** sync() off the main thread when the Vfs can (VfsFile.datasyncAsync). */
+  async syncAsync(): Promise<void> {
+    try {
+      if (this.file.datasyncAsync !== undefined) await this.file.datasyncAsync()
+      else this.file.datasync()
+    } catch (err) {
+      throw ioError(this.path, 'fdatasync', err)
+    }
+  }
+
   write(buf: Buffer, page: number): void {
     try { this.file.write(buf, page * this.pageSize) } catch (err) { throw ioError(this.path, `writing page ${page}`, err) }
   }

@@ -22,6 +22,11 @@ export interface VfsFile {
   /** Writes all of buf at `position`, or throws. */
   write(buf: Buffer, position: number): void
   datasync(): void
+  /**
+   * datasync() without blocking the calling thread (node: fdatasync on libuv's thread pool).
+   * Optional: a Vfs without it has datasync() called instead, which blocks.
+   */
+  datasyncAsync?(): Promise<void>
   size(): number
   identity(): FileIdentity
   truncate(length: number): void
@@ -91,6 +96,9 @@ class NodeFile implements VfsFile {
     while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done)
   }
   datasync(): void { fs.fdatasyncSync(this.fd) }
+  datasyncAsync(): Promise<void> {
+    return new Promise((resolve, reject) => fs.fdatasync(this.fd, err => (err ? reject(err) : resolve())))
+  }
   size(): number { return fs.fstatSync(this.fd).size }
   identity(): FileIdentity {
     const s = fs.fstatSync(this.fd)

@@ -50,7 +50,7 @@ function expectedPairs(table: Table, name: IndexName): [unknown, number][] {
 }
 
 function allPairs(ix: CityIndexes, name: IndexName): [unknown, number][] {
-  return [...(ix[name] as Index<never>).range()] as [unknown, number][]
+  return [...(ix[name] as unknown as Index<never>).range()] as [unknown, number][]
 }
 
 const sample = loadSample()

@@ -43,6 +43,7 @@ class MemFile implements VfsFile {
     this.e.length = Math.max(this.e.length, end)
   }
   datasync(): void { this.check(); if (!this.writable) throw refused('datasync') }
+  async datasyncAsync(): Promise<void> { this.datasync() }
   size(): number { this.check(); return this.e.length }
   identity(): FileIdentity { return this.e.id }
   truncate(length: number): void {

@@ -203,6 +203,17 @@ class FaultyFile implements VfsFile {
     throw injectedError(rule.kind === 'ENOSPC' ? 'ENOSPC' : 'EIO', 'fdatasync')
   }
 
+  /** Counted and faulted as datasync; the inner file's async sync when it has one. */
+  async datasyncAsync(): Promise<void> {
+    const rule = this.vfs.step('datasync', this.name, 0, 0)
+    if (!rule) {
+      if (this.inner.datasyncAsync !== undefined) return this.inner.datasyncAsync()
+      return this.inner.datasync()
+    }
+    if (rule.kind === 'crash') this.vfs.die()
+    throw injectedError(rule.kind === 'ENOSPC' ? 'ENOSPC' : 'EIO', 'fdatasync')
+  }
+
   truncate(length: number): void {
     const rule = this.vfs.step('truncate', this.name, length, 0)
     if (!rule) return this.inner.truncate(length)
