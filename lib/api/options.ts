@@ -72,6 +72,8 @@ export interface ResolvedOptions {
   maxStalenessMs: number
   maxPendingChanges: number
   vfs: Vfs
+  /** Open (or create) a set file of named indexes (FORMAT.md §12): IndexSet only, never a user option. */
+  set: boolean
 }
 
 const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
@@ -146,6 +148,7 @@ export function resolveOpenOptions(o: unknown): ResolvedOptions {
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
     maxPendingChanges: maxPending(r.maxPendingChanges),
     vfs: vfs(r.vfs),
+    set: false,
   }
 }
 
