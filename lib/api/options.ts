@@ -131,8 +131,8 @@ function vfs(v: unknown): Vfs {
   return v as Vfs
 }
 
-export function resolveOpenOptions(o: unknown): ResolvedOptions {
-  const r = checkObject(o, OPEN_KEYS, 'Index.open options')
+export function resolveOpenOptions(o: unknown, what = 'Index.open options'): ResolvedOptions {
+  const r = checkObject(o, OPEN_KEYS, what)
   const create = bool(r.create, 'create')
   const readOnly = bool(r.readOnly, 'readOnly') ?? false
   if (readOnly && create === true) throw invalid('options readOnly and create: true contradict each other: a readOnly open never creates a file')

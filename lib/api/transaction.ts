@@ -113,9 +113,9 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
 
   /**
    * Adds the encoded pair; with `unique`, UNIQUE_VIOLATION when its key has another rowId.
-   * `codec` names the key in that error. (A named index of a set passes its own settings.)
+   * `codec` decodes the key for that error, which names `index`. (A named index of a set passes its own settings.)
    */
-  insertBytes(k: string, r: number, unique: boolean, codec: KeyCodec): boolean {
+  insertBytes(k: string, r: number, unique: boolean, codec: KeyCodec, index = 'this unique index'): boolean {
     this.checkOpen()
     const b = this.#base
     if (this.#present(k, r)) return false
@@ -123,7 +123,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
       const m = this.#merged()
       const n = mergedCountLess(m, k, Infinity) - mergedCountLess(m, k, -1) + this.#pending.keyDelta(k)
       if (n > 0) {
-        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} already has a rowId in this unique index (inserting rowId ${r})`, { path: b.path })
+        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} already has a rowId in ${index} (inserting rowId ${r})`, { path: b.path })
       }
     }
     this.#pending.insert(k, r)

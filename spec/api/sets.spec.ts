@@ -66,6 +66,7 @@ t.test('a table with three indexes: one commit per transaction, own settings, co
   })), 'UNIQUE_VIOLATION')
   t.equal(set.sequence, seq, 'nothing committed')
   t.same(city.get('Rome'), [], 'the city insert of the failed transaction is gone too')
+  t.match(message(() => email.insert(Buffer.from('ada@x'), 10)), /unique index "email"/, 'the violation names the index')
   t.equal(city.insert('Rome', 9), true, 'a non-unique index takes a key any number of times')
   t.equal(city.delete('Rome', 9), true)
   t.equal(city.delete('Rome', 9), false)

@@ -45,7 +45,7 @@ export class IndexSet {
   static open(path: string, options?: SetOpenOptions): IndexSet {
     if (typeof path !== 'string' || path.length === 0) throw invalid('IndexSet.open: path must be a non-empty string')
     let o: ResolvedOptions
-    try { o = resolveOpenOptions(options) } catch (err) { throw naming(path, err) }
+    try { o = resolveOpenOptions(options, 'IndexSet.open options') } catch (err) { throw naming(path, err) }
     if (o.unique !== undefined || o.keyEncoding !== undefined) {
       throw invalid(`${path}: IndexSet.open: unique and keyEncoding are settings of each named index: set.index(name, { unique, keyEncoding })`)
     }

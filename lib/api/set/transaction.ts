@@ -32,7 +32,7 @@ export class TransactionIndex<K extends Key = Key> extends IndexView<K> {
   /** Adds the pair; false when it was already there. UNIQUE_VIOLATION on a unique index. */
   insert(key: K, rowId: number): boolean {
     this.checkOpen()
-    return this.#c.insertBytes(this.#codec.encode(key), this.#codec.rowId(rowId), this.unique, this.#codec)
+    return this.#c.insertBytes(this.#codec.encode(key), this.#codec.rowId(rowId), this.unique, this.#codec, `unique index ${JSON.stringify(this.name)}`)
   }
 
   /** Removes the pair; false when it was absent. */
