@@ -12,6 +12,8 @@ import type { Key } from '../../keys.ts'
 import type { VerifyProgress, VerifyResult } from '../../verify.ts'
 import type { CompactOptions, CompactResult } from '../compact.ts'
 import { Index, openSetFile, runTransaction } from '../handle.ts'
+import type { IndexStats } from '../handle.ts'
+import type { KeyEncoding } from '../../format/header.ts'
 import { resolveOpenOptions } from '../options.ts'
 import type { OpenOptions, ResolvedOptions } from '../options.ts'
 import { viewCheckOpen } from '../view.ts'
@@ -19,11 +21,29 @@ import { listEntries } from './catalog-view.ts'
 import { SetContext } from './context.ts'
 import type { IndexOptions } from './context.ts'
 import { NamedIndex } from './named-index.ts'
+import { IndexView } from './scoped-view.ts'
 import { SetSnapshot } from './snapshot.ts'
 import { SetTransaction } from './transaction.ts'
 
 /** The options of IndexSet.open: those of Index.open but unique and keyEncoding, which each named index has. */
 export type SetOpenOptions = Omit<OpenOptions, 'unique' | 'keyEncoding'>
+
+/** A named index's settings and size, in IndexSet.stats. */
+export interface NamedIndexStats {
+  name: string
+  keyEncoding: KeyEncoding
+  unique: boolean
+  entries: number
+  maxKeyBytes: number
+}
+
+/**
+ * IndexSet.stats: the figures of the file (as Index.stats gives them; `entries` counts every pair
+ * in the file, the catalog's included) and of each named index.
+ */
+export interface IndexSetStats extends Omit<IndexStats, 'keyEncoding' | 'unique' | 'maxKeyBytes'> {
+  indexes: NamedIndexStats[]
+}
 
 export class IndexSet {
   readonly path: string
@@ -115,6 +135,24 @@ export class IndexSet {
     const result = runTransaction(this.#raw, c => fn(new SetTransaction(c, this.#ctx, e => created.push(e))))
     for (const e of created) this.#ctx.entries.set(e.name, e)
     return result
+  }
+
+  /** Figures of the file and of each named index, at the current commit. O(indexes · height). */
+  stats(): IndexSetStats {
+    const snap = this.#raw.snapshot() // adopts the newest commit; stats() below reads the same one
+    try {
+      const indexes = listEntries(snap, this.#ctx.catalog).map(e => {
+        const codec = this.#ctx.codec(e)
+        return { name: e.name, keyEncoding: e.keyEncoding, unique: e.unique, entries: new IndexView(snap, codec).count(), maxKeyBytes: codec.maxKeyBytes }
+      })
+      const s: Partial<IndexStats> = { ...this.#raw.stats() }
+      delete s.keyEncoding
+      delete s.unique
+      delete s.maxKeyBytes
+      return { ...(s as Omit<IndexStats, 'keyEncoding' | 'unique' | 'maxKeyBytes'>), indexes }
+    } finally {
+      snap.close()
+    }
   }
 
   /** A read view of every index pinned at the current commit; close it when done. */
