@@ -27,6 +27,11 @@ export class KeyCodec {
   readonly maxKeyBytes: number
   /** The index file, named in error messages. */
   readonly path: string
+  /**
+   * For a named index of a set file (FORMAT.md §12), the bytes every stored key of the index
+   * starts with, and reads without bounds stop at the end of its range; null for a whole file.
+   */
+  readonly scope: string | null = null
 
   constructor(encoding: KeyEncoding, maxKeyBytes: number, path: string) {
     this.encoding = encoding
@@ -39,6 +44,11 @@ export class KeyCodec {
    * `bound` (a range bound, compared with keys but never stored) may be longer than any key.
    */
   encode(key: unknown, what = 'key', bound = false): string {
+    return this.bytesOf(key, what, bound)
+  }
+
+  /** encode() without any scope: the key's bytes in this encoding. */
+  protected bytesOf(key: unknown, what: string, bound: boolean): string {
     let bytes: string
     if (this.encoding === 'utf8') {
       if (typeof key !== 'string') throw invalid(`${this.path}: ${what} must be a string for a utf8 index, got ${describe(key)}`)
@@ -80,7 +90,7 @@ export class KeyCodec {
    */
   prefix(prefix: unknown): string {
     if (this.encoding === 'typed') return encodeTypedPrefix(prefix, 'prefix').toString('latin1')
-    return this.encode(prefix, 'prefix', true)
+    return this.bytesOf(prefix, 'prefix', true)
   }
 
   rowId(r: unknown, what = 'rowId'): number {
@@ -88,5 +98,30 @@ export class KeyCodec {
       throw invalid(`${this.path}: ${what} must be a safe integer from 0 to 2^53-1, got ${describe(r)}`)
     }
     return r
+  }
+}
+
+/**
+ * The codec of a named index in a set file (FORMAT.md §12): its keys in `encoding`, stored after
+ * the index's two-byte prefix, so two bytes shorter at most than a whole file's.
+ */
+export class ScopedKeyCodec extends KeyCodec {
+  override readonly scope: string
+
+  constructor(scope: string, encoding: KeyEncoding, fileMaxKeyBytes: number, path: string) {
+    super(encoding, fileMaxKeyBytes - scope.length, path)
+    this.scope = scope
+  }
+
+  override encode(key: unknown, what = 'key', bound = false): string {
+    return this.scope + this.bytesOf(key, what, bound)
+  }
+
+  override decode(bytes: string): Key {
+    return super.decode(bytes.slice(this.scope.length))
+  }
+
+  override prefix(prefix: unknown): string {
+    return this.scope + super.prefix(prefix)
   }
 }

@@ -22,6 +22,8 @@ import type { PendingState } from './store/log-chain.ts'
 import { spaceFigures } from './store/space.ts'
 import type { SpaceFigures } from './store/space.ts'
 import { hasPair } from './tree/read.ts'
+import { mergedWalk } from './tree/merged.ts'
+import { checkSetPairs } from './verify-set.ts'
 import type { RejectedCommit } from './store/tail-scan.ts'
 import { nodeVfs } from './store/vfs.ts'
 import type { Vfs } from './store/vfs.ts'
@@ -214,6 +216,15 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs, onProgress?: Verify
     if (pend !== null) pages += chainLivePages(c, pend)
     if ((c.root !== 0 || c.logHead !== 0) && errors.kept.length === 0 && pages !== c.livePages) {
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.livePages} live pages but ${pages} are reachable` })
+    }
+    if (f.header.set === true && n >= 0 && pend !== null && errors.kept.length === 0) {
+      const m = { src: f, tree: { root: c.root, height: c.height, count: n }, log: pend.log }
+      try {
+        checkSetPairs(path, mergedWalk(m, 0, n + pend.log.net, false), message => errors.push({ message }))
+      } catch (err) {
+        if (!(err instanceof TailrootError)) throw err
+        errors.push({ ...(err.page === undefined ? {} : { page: err.page }), message: err.message })
+      }
     }
     onProgress?.({ done: pages, total: pages })
     return errors.result(c.sequence, c.entryCount, pages, figures(c))

@@ -82,7 +82,23 @@ export interface IndexStats {
   pageReads: number
 }
 
+/** Entry points for IndexSet (lib/api/set/), set by Index's static block; not public. */
+let setHooks: {
+  open: (path: string, o: ResolvedOptions) => Index<Key>
+  run: <T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T) => T
+} | null = null
+
+/** Opens (or creates) the set file at `path` (o.set is true) as a raw index of binary keys. */
+export function openSetFile(path: string, o: ResolvedOptions): Index<Key> { return setHooks!.open(path, o) }
+
+/** Index.transaction, handing `fn` the transaction's control (for a set's scoped writes). */
+export function runTransaction<T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T): T { return setHooks!.run(idx, fn) }
+
 export class Index<K extends Key = string> extends ReadView<K> {
+  static {
+    setHooks = { open: (path, o) => Index.openResolved(path, o), run: (idx, fn) => idx.run(fn) }
+  }
+
   readonly path: string
   protected readonly codec: KeyCodec
   private readonly follower: TailFollower
@@ -126,7 +142,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   static build<E extends KeyEncoding = never>(path: string, entries: Iterable<Pair<KeyEncoding extends E ? Key : never>>, options: BuildOptions & { keyEncoding?: E }): Index<Key>
   static build(path: string, entries: Iterable<Pair<Key>>, options?: BuildOptions): Index<Key> {
     const o = buildIndexFile(path, entries, options)
-    return Index.open(path, o.open)
+    return Index.openResolved(path, o.open)
   }
 
   /**
@@ -169,6 +185,10 @@ export class Index<K extends Key = string> extends ReadView<K> {
     if (typeof path !== 'string' || path.length === 0) throw invalid('Index.open: path must be a non-empty string')
     let o: ResolvedOptions
     try { o = resolveOpenOptions(options) } catch (err) { throw naming(path, err) }
+    return Index.openResolved(path, o)
+  }
+
+  private static openResolved(path: string, o: ResolvedOptions): Index<Key> {
     let exists: boolean
     try { exists = o.vfs.identity(path) !== null } catch (err) { throw ioError(path, 'stat', err) }
     if (!exists) {
@@ -178,8 +198,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
       const header = encodeHeader({
         formatVersion: FORMAT_VERSION,
         pageSize: o.pageSize ?? DEFAULT_PAGE_SIZE,
-        keyEncoding: o.keyEncoding ?? 'utf8',
-        unique: o.unique ?? false,
+        keyEncoding: o.set ? 'binary' : o.keyEncoding ?? 'utf8',
+        unique: o.set ? false : o.unique ?? false,
+        set: o.set,
         fileId: randomBytes(FILE_ID_SIZE),
         createdAt: Date.now(),
       })
@@ -272,6 +293,12 @@ export class Index<K extends Key = string> extends ReadView<K> {
   transaction<T>(fn: (tx: Transaction<K>) => T): T {
     this.checkOpen()
     if (typeof fn !== 'function') throw invalid(`${this.path}: transaction: expected a function`)
+    return this.run(c => fn(c.tx))
+  }
+
+  /** transaction(), handing `fn` the control (whose tx is what a caller gets). */
+  private run<T>(fn: (c: TransactionControl<K>) => T): T {
+    this.checkOpen()
     if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
     if (this.tx !== null) throw invalid(`${this.path}: a transaction is already running on this handle; write through its tx argument`)
     if (this.writes?.busy) throw invalid(`${this.path}: asynchronous writes are queued or committing on this handle; a synchronous write would overtake them (await flush() first)`)
@@ -284,7 +311,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.tx = tx.tx
       let result: T
       try {
-        result = fn(tx.tx)
+        result = fn(tx)
       } catch (err) {
         tx.abandon()
         throw err
@@ -539,6 +566,8 @@ export function treeOf(c: Commit, p: PendingState): { root: number; height: numb
 
 function checkStored(path: string, o: ResolvedOptions, f: IndexFile): void {
   const h = f.header
+  if (h.set === true && !o.set) throw invalid(`${path}: the file holds a set of named indexes (FORMAT.md §12); open it with IndexSet.open`)
+  if (o.set && h.set !== true) throw invalid(`${path}: the file is a single index, not a set of named indexes; open it with Index.open`)
   const clash = (name: string, want: unknown, have: unknown): never => {
     throw invalid(`${path}: option ${name} is ${String(want)} but the file was created with ${String(have)}`)
   }

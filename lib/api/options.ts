@@ -84,6 +84,8 @@ export interface ResolvedOptions {
   maxStalenessMs: number
   maxPendingChanges: number
   vfs: Vfs
+  /** Open (or create) a set file of named indexes (FORMAT.md §12): IndexSet only, never a user option. */
+  set: boolean
 }
 
 const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
@@ -141,8 +143,8 @@ function vfs(v: unknown): Vfs {
   return v as Vfs
 }
 
-export function resolveOpenOptions(o: unknown): ResolvedOptions {
-  const r = checkObject(o, OPEN_KEYS, 'Index.open options')
+export function resolveOpenOptions(o: unknown, what = 'Index.open options'): ResolvedOptions {
+  const r = checkObject(o, OPEN_KEYS, what)
   const create = bool(r.create, 'create')
   const readOnly = bool(r.readOnly, 'readOnly') ?? false
   if (readOnly && create === true) throw invalid('options readOnly and create: true contradict each other: a readOnly open never creates a file')
@@ -158,6 +160,7 @@ export function resolveOpenOptions(o: unknown): ResolvedOptions {
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
     maxPendingChanges: maxPending(r.maxPendingChanges),
     vfs: vfs(r.vfs),
+    set: false,
   }
 }
 

@@ -91,6 +91,12 @@ function normalise(o: unknown, codec: KeyCodec, boundsOnly: boolean): NormalRang
     if (!reverse) lower = maxBound(lower, { key, rowId: rowId + 1 })
     else upper = minBound(upper, { key, rowId })
   }
+  if (codec.scope !== null) {
+    // A named index of a set file is the range of its prefix (FORMAT.md §12).
+    lower = maxBound(lower, { key: codec.scope, rowId: -1 })
+    const end = prefixEnd(codec.scope)
+    if (end !== null) upper = minBound(upper, { key: end, rowId: -1 })
+  }
   return { lower, upper, reverse, offset: count(r.offset, 'offset', 0), limit: count(r.limit, 'limit', Infinity) }
 }
 

@@ -119,15 +119,27 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
 
   insert(key: K, rowId: number): boolean {
     this.checkOpen()
+    return this.insertBytes(this.codec.encode(key), this.codec.rowId(rowId), this.#base.unique, this.codec)
+  }
+
+  delete(key: K, rowId: number): boolean {
+    this.checkOpen()
+    return this.deleteBytes(this.codec.encode(key), this.codec.rowId(rowId))
+  }
+
+  /**
+   * Adds the encoded pair; with `unique`, UNIQUE_VIOLATION when its key has another rowId.
+   * `codec` decodes the key for that error, which names `index`. (A named index of a set passes its own settings.)
+   */
+  insertBytes(k: string, r: number, unique: boolean, codec: KeyCodec, index = 'this unique index'): boolean {
+    this.checkOpen()
     const b = this.#base
-    const k = this.codec.encode(key)
-    const r = this.codec.rowId(rowId)
     if (this.#present(k, r)) return false
-    if (b.unique) {
+    if (unique) {
       const m = this.#merged()
       const n = mergedCountLess(m, k, Infinity) - mergedCountLess(m, k, -1) + this.#pending.keyDelta(k)
       if (n > 0) {
-        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(this.codec.decode(k)).slice(0, 100))} already has a rowId in this unique index (inserting rowId ${r})`, { path: b.path })
+        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} already has a rowId in ${index} (inserting rowId ${r})`, { path: b.path })
       }
     }
     this.#pending.insert(k, r)
@@ -137,10 +149,9 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     return true
   }
 
-  delete(key: K, rowId: number): boolean {
+  /** Removes the encoded pair; false when it was absent. */
+  deleteBytes(k: string, r: number): boolean {
     this.checkOpen()
-    const k = this.codec.encode(key)
-    const r = this.codec.rowId(rowId)
     if (!this.#present(k, r)) return false
     this.#pending.delete(k, r)
     this.#all.delete(k, r)

@@ -42,7 +42,19 @@ export const KEY_ENCODING_UTF8 = 0
 export const KEY_ENCODING_BINARY = 1
 export const KEY_ENCODING_TYPED = 2
 export const FLAG_UNIQUE = 0x01
-export const KNOWN_FILE_FLAGS = FLAG_UNIQUE
+/** A set of named indexes (FORMAT.md §12). */
+export const FLAG_SET = 0x02
+export const KNOWN_FILE_FLAGS = FLAG_UNIQUE | FLAG_SET
+
+/** Several indexes in one file (FORMAT.md §12). */
+export const SET_NUMBER_BYTES = 2
+/** The index number of the catalog. */
+export const SET_CATALOG = 0
+export const MAX_SET_INDEXES = 65535
+export const MAX_INDEX_NAME_BYTES = 200
+/** A catalog entry's rowId is number · CATALOG_NUMBER_FACTOR + encoding · CATALOG_ENCODING_FACTOR + unique. */
+export const CATALOG_NUMBER_FACTOR = 8
+export const CATALOG_ENCODING_FACTOR = 2
 
 /** Typed keys (FORMAT.md §4.1): element tags, in key order, and the other reserved bytes. */
 export const TK_END = 0x00

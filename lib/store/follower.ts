@@ -168,7 +168,7 @@ export class TailFollower {
     try {
       const a = this.f.header
       const b = f.header
-      if (a.keyEncoding !== b.keyEncoding || a.unique !== b.unique || a.pageSize !== b.pageSize) {
+      if (a.keyEncoding !== b.keyEncoding || a.unique !== b.unique || a.pageSize !== b.pageSize || a.set !== b.set) {
         throw new TailrootError('INVALID_ARGUMENT', `${this.o.path}: the file was replaced by an index with different settings`, { path: this.o.path })
       }
       commit = f.findNewestCommit(0) ?? EMPTY_COMMIT

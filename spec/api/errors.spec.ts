@@ -156,7 +156,7 @@ t.test('VERSION: a file written by a newer format', async t => {
   for (const [label, f] of [
     ['version 2', (p: Buffer) => p.writeUInt16LE(FORMAT_VERSION + 1, 24)],
     ['version 65535', (p: Buffer) => p.writeUInt16LE(0xffff, 24)],
-    ['an unknown flag bit', (p: Buffer) => { p[28] = 0x02 }],
+    ['an unknown flag bit', (p: Buffer) => { p[28] = 0x04 }],
     ['an unknown key encoding', (p: Buffer) => { p[27] = 3 }],
   ] as const) {
     patch(f)

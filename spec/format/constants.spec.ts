@@ -241,9 +241,9 @@ t.test('named values in the text', async t => {
   }
   for (const m of named) t.equal(consts[m[1]!], Number(m[2]), `${m[1]} = ${m[2]}`)
   const bits = [...doc.matchAll(/bit (\d+) `([A-Z_]+)`/g)]
-  t.same(bits.map(b => b[2]).sort(), ['COMMIT_DATA_SYNCED', 'COMMIT_PREV_DURABLE', 'COMMIT_SUPERSEDED', 'FLAG_UNIQUE'], 'flag bits named')
+  t.same(bits.map(b => b[2]).sort(), ['COMMIT_DATA_SYNCED', 'COMMIT_PREV_DURABLE', 'COMMIT_SUPERSEDED', 'FLAG_SET', 'FLAG_UNIQUE'], 'flag bits named')
   for (const b of bits) t.equal(consts[b[2]!], 1 << Number(b[1]), `${b[2]} is bit ${b[1]}`)
-  t.equal(C.KNOWN_FILE_FLAGS, C.FLAG_UNIQUE, 'the only known file flag is FLAG_UNIQUE')
+  t.equal(C.KNOWN_FILE_FLAGS, C.FLAG_UNIQUE | C.FLAG_SET, 'the known file flags are FLAG_UNIQUE and FLAG_SET')
   const varint = /at most (\d+) bytes \(`MAX_VARINT_BYTES`\)/.exec(doc)
   t.equal(C.MAX_VARINT_BYTES, Number(varint?.[1]), 'MAX_VARINT_BYTES')
   const sepOver = /A separator is at most `(\d+) \+ K \+ (\d+)`/.exec(doc)!
@@ -275,4 +275,23 @@ t.test('isValidPageSize', async t => {
   for (const v of [0, 256, 511, 513, 1000, 3072, 131072, 4096.5, NaN, Infinity, -4096, '4096', null, undefined]) {
     t.notOk(C.isValidPageSize(v), `${String(v)} is not a page size`)
   }
+})
+
+t.test('several indexes in one file (§12)', async t => {
+  const { catalogKey, catalogRowId, decodeCatalogRowId, indexPrefix } = await import('../../lib/format/catalog.ts')
+  const sec = doc.slice(doc.indexOf('## 12.'))
+  t.ok(sec.length > 100, 'FORMAT.md has a section 12')
+  const formula = /rowId = number · (\d+) \+ encoding · (\d+) \+ unique/.exec(sec)!
+  t.equal(C.CATALOG_NUMBER_FACTOR, Number(formula[1]), 'the number factor of the formula')
+  t.equal(C.CATALOG_ENCODING_FACTOR, Number(formula[2]), 'the encoding factor of the formula')
+  const ex = /unique `(\w+)` index named `(\w+)` with number (\d+) is the key\s+`([0-9A-F ]+)` with rowId (\d+)/.exec(sec)!
+  const e = { number: Number(ex[3]), keyEncoding: ex[1] as 'utf8', unique: true }
+  t.same(Buffer.from(catalogKey(ex[2]!), 'latin1'), Buffer.from(ex[4]!.replace(/ /g, ''), 'hex'), 'the example catalog key')
+  t.equal(catalogRowId(e), Number(ex[5]), 'the example catalog rowId')
+  t.same(decodeCatalogRowId(Number(ex[5])), e, 'the example rowId decodes to its settings')
+  t.same(Buffer.from(indexPrefix(0x1234), 'latin1'), Buffer.from([0x12, 0x34]), 'index numbers are big-endian')
+  t.equal(indexPrefix(C.MAX_SET_INDEXES).length, C.SET_NUMBER_BYTES)
+  t.ok(C.maxKeyBytes(C.MIN_PAGE_SIZE) >= C.SET_NUMBER_BYTES + C.MAX_INDEX_NAME_BYTES, 'a catalog key of the longest name fits at every page size')
+  t.match(decodeCatalogRowId(3 * 8 + 3 * 2), /unknown key encoding 3/, 'encoding 3 is invalid')
+  t.match(decodeCatalogRowId(1), /number 0/, 'number 0 names no index')
 })

@@ -91,7 +91,7 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
     const h = decodeHeader(p) as HeaderProblem
     t.match(h.message, String(v), 'the message names the version')
   }
-  for (let bit = 1; bit < 8; bit++) {
+  for (let bit = 2; bit < 8; bit++) {
     const p = Buffer.from(good)
     p[28] = 1 << bit
     t.equal(problem(reseal(p)), 'VERSION', `unknown flag bit ${bit}`)
@@ -115,6 +115,19 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
   r.writeUInt16LE(FORMAT_VERSION + 1, 24)
   r[26] = 30
   t.equal(problem(r), 'VERSION', 'version checked before the page size')
+})
+
+t.test('FLAG_SET (§12): a set file is binary, not unique, version 2 or later', async t => {
+  const h = header({ keyEncoding: 'binary', set: true })
+  const page = encodeHeader(h)
+  t.equal(page[28], 0x02, 'flags byte of a set file')
+  t.same(decodeHeader(page), h, 'round trip')
+  t.notOk('set' in decodeHeader(encodeHeader(header())), 'a single-index header has no set field')
+  for (const [what, over] of [
+    ['utf8', { keyEncoding: 'utf8' }], ['typed', { keyEncoding: 'typed' }], ['unique', { unique: true }], ['version 1', { formatVersion: 1 }],
+  ] as const) {
+    t.equal(problem(encodeHeader(header({ keyEncoding: 'binary', set: true, ...over }))), 'CORRUPT', `a set file with ${what} is CORRUPT`)
+  }
 })
 
 t.test('CORRUPT: bad CRC, bad page size, short file, impossible fields', async t => {
