@@ -23,7 +23,7 @@ import { applyBatch } from '../tree/apply.ts'
 import { countCommits } from '../store/history.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
-import { WriteLock } from '../store/lock.ts'
+import { LockMovedError, WriteLock } from '../store/lock.ts'
 import { spaceFigures } from '../store/space.ts'
 import { verifyFile } from '../verify.ts'
 import type { VerifyProgress, VerifyResult } from '../verify.ts'
@@ -44,6 +44,9 @@ import { WriteQueue } from './write-queue.ts'
 import type { GroupHost } from './write-queue.ts'
 import { ReadView } from './view.ts'
 import type { ReadState } from './view.ts'
+
+/** Times a group's lock wait starts again because the file at the path was replaced meanwhile. */
+const MAX_LOCK_MOVES = 16
 
 export interface IndexStats {
   path: string
@@ -384,10 +387,10 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private groupHost(): GroupHost<K> {
     return {
       path: this.path,
-      lock: signal => this.writeLock().acquireAsync(this.opts.lockTimeoutMs, signal),
+      lock: signal => this.lockForGroup(signal),
       unlock: () => this.lock?.release(),
       begin: () => {
-        this.prepareWrite()
+        this.writeLock().withoutBlocking(() => this.prepareWrite())
         return this.txBase()
       },
       run: <T>(tx: Transaction<K>, fn: () => T): T => {
@@ -395,6 +398,25 @@ export class Index<K extends Key = string> extends ReadView<K> {
         try { return fn() } finally { this.tx = null }
       },
       commit: (records, log, meta) => this.writeCommitAsync(records, log, meta),
+    }
+  }
+
+  /**
+   * The write lock for a group commit, on timers, with the look under it: when that look finds
+   * the file at the path replaced and the new file's lock busy, the wait starts again on timers
+   * instead of blocking the thread (LockMovedError), up to MAX_LOCK_MOVES times.
+   */
+  private async lockForGroup(signal: AbortSignal): Promise<void> {
+    const lock = this.writeLock()
+    for (let moves = 0; ; moves++) {
+      await lock.acquireAsync(this.opts.lockTimeoutMs, signal)
+      try {
+        lock.withoutBlocking(() => this.prepareWrite())
+        return
+      } catch (err) {
+        lock.release()
+        if (!(err instanceof LockMovedError) || moves >= MAX_LOCK_MOVES) throw err
+      }
     }
   }
 

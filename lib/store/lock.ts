@@ -149,6 +149,16 @@ class PathLock {
   }
 }
 
+/**
+ * The file at the index path was replaced while a writer held the lock on the old one, and
+ * another writer holds the new file's lock: the writer holds no lock now (see withoutBlocking).
+ */
+export class LockMovedError extends TailrootError {
+  constructor(indexPath: string) {
+    super('LOCKED', `${indexPath}: the file at the path was replaced while this writer held the write lock, and another writer holds the new file's lock`, { path: indexPath })
+  }
+}
+
 export class WriteLock {
   readonly lockPath: string
   private readonly indexPath: string
@@ -159,6 +169,8 @@ export class WriteLock {
   private held = false
   /** The timeout of the last acquire(), for taking the lock again on a replaced file. */
   private timeoutMs = 0
+  /** Inside withoutBlocking(): resetGate() makes one attempt instead of waiting. */
+  private nonBlocking = false
 
   constructor(vfs: Vfs, lockPath: string, indexPath: string) {
     this.lockPath = lockPath
@@ -258,7 +270,31 @@ export class WriteLock {
     if (this.lock.heldOnPathFile()) return
     this.release()
     this.lock.drop()
-    this.acquire(this.timeoutMs)
+    if (!this.nonBlocking) {
+      this.acquire(this.timeoutMs)
+      return
+    }
+    this.start(this.timeoutMs)
+    try {
+      if (this.attempt()) return
+    } finally {
+      this.unlessHeld()
+    }
+    throw new LockMovedError(this.indexPath)
+  }
+
+  /**
+   * Runs `fn` (a look under the lock) so that a resetGate() it causes never waits: when the
+   * replaced file's lock is busy, resetGate() leaves the lock released and throws
+   * LockMovedError, and the asynchronous caller waits for it again on timers.
+   */
+  withoutBlocking<T>(fn: () => T): T {
+    this.nonBlocking = true
+    try {
+      return fn()
+    } finally {
+      this.nonBlocking = false
+    }
   }
 
   release(): void {
