@@ -5,7 +5,7 @@
  * (change-number.ts), so that an app restarted after a crash knows where each index stands.
  */
 import type { Index, Key } from '../../lib/index.ts'
-import { lastChangeNumber, recordChangeNumber } from './change-number.ts'
+import { changeMeta, lastChangeNumber } from './change-number.ts'
 import { INDEX_NAMES, keyOf } from './indexes.ts'
 import type { CityIndexes, IndexName } from './indexes.ts'
 import { liveRows } from './table.ts'
@@ -69,7 +69,7 @@ export interface BatchResult {
 /**
  * Applies the changes to every index in batches of `batchSize`: one transaction per index and
  * batch, each recording the batch's last change number, whether or not the batch touched that
- * index (a transaction with metadata always commits).
+ * index (a transaction given `meta` always commits).
  */
 export function applyToIndexes(ix: CityIndexes, changes: readonly Change[], batchSize: number): BatchResult[] {
   const out: BatchResult[] = []
@@ -106,8 +106,7 @@ function applyBatch<K extends Key>(idx: Index<K>, key: (c: City) => K, batch: re
       if (before !== null) tx.delete(before, ch.rowId)
       if (after !== null) tx.insert(after, ch.rowId)
     }
-    recordChangeNumber(tx, last)
-  })
+  }, { meta: changeMeta(last) })
 }
 
 /** The demo's keys are strings, numbers and tuples of them: JSON tells them apart. */

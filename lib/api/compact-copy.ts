@@ -31,7 +31,7 @@ export function copySnapshot(snap: Snapshot<Key>, like: FileHeader, codec: KeyCo
   const header: FileHeader = { ...like, formatVersion: FORMAT_VERSION, fileId: randomBytes(FILE_ID_SIZE) }
   const total = snap.count()
   return writeNewFile(vfs, target, header, reporting(snap.range(), total, onProgress), {
-    fill: 1, durability: 'full', codec, first: { sequence: snap.sequence, meta: snap.metadata },
+    fill: 1, durability: 'full', codec, first: { sequence: snap.sequence, meta: snap.meta },
   })
 }
 

@@ -35,8 +35,8 @@ import type { CommitInfo } from './history.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
 import { Freshness, noteLocalCommit } from './freshness.ts'
-import { asyncOptions, resolveOpenOptions } from './options.ts'
-import type { AsyncTransactionOptions, AsyncWriteOptions, BuildOptions, OpenOptions, ResolvedOptions } from './options.ts'
+import { asyncOptions, resolveOpenOptions, transactionOptions } from './options.ts'
+import type { AsyncTransactionOptions, AsyncWriteOptions, BuildOptions, OpenOptions, ResolvedOptions, TransactionOptions } from './options.ts'
 import { Snapshot } from './snapshot.ts'
 import { TransactionControl, isThenable } from './transaction.ts'
 import type { Transaction, TransactionBase } from './transaction.ts'
@@ -88,18 +88,21 @@ export interface IndexStats {
 /** Entry points for IndexSet (lib/api/set/), set by Index's static block; not public. */
 let setHooks: {
   open: (path: string, o: ResolvedOptions) => Index<Key>
-  run: <T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T) => T
+  run: <T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T, meta: Buffer | null | undefined) => T
 } | null = null
 
 /** Opens (or creates) the set file at `path` (o.set is true) as a raw index of binary keys. */
 export function openSetFile(path: string, o: ResolvedOptions): Index<Key> { return setHooks!.open(path, o) }
 
-/** Index.transaction, handing `fn` the transaction's control (for a set's scoped writes). */
-export function runTransaction<T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T): T { return setHooks!.run(idx, fn) }
+/**
+ * Index.transaction, handing `fn` the transaction's control (for a set's scoped writes); `meta`
+ * is checked already (transactionOptions).
+ */
+export function runTransaction<T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T, meta: Buffer | null | undefined): T { return setHooks!.run(idx, fn, meta) }
 
 export class Index<K extends Key = string> extends ReadView<K> {
   static {
-    setHooks = { open: (path, o) => Index.openResolved(path, o), run: (idx, fn) => idx.run(fn) }
+    setHooks = { open: (path, o) => Index.openResolved(path, o), run: (idx, fn, meta) => idx.run(fn, meta) }
   }
 
   readonly path: string
@@ -237,8 +240,11 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return this.commit.sequence
   }
 
-  /** The metadata blob of the current commit, or null. */
-  get metadata(): Buffer | null {
+  /**
+   * The metadata of the current commit (a copy), or null when no commit set any: the `meta` of
+   * the last transaction given one, carried forward by the commits after it.
+   */
+  get meta(): Buffer | null {
     this.lookIfDue()
     return this.commit.meta ? Buffer.from(this.commit.meta) : null
   }
@@ -291,16 +297,19 @@ export class Index<K extends Key = string> extends ReadView<K> {
 
   /**
    * Runs `fn` under the write lock; everything it changed becomes one atomic commit when it
-   * returns, and nothing is written when it throws. `fn` must be synchronous.
+   * returns, and nothing is written when it throws. `fn` must be synchronous. With `meta` (bytes,
+   * or null to clear), the commit stores it as its metadata and happens even when `fn` changed
+   * nothing; without, a commit carries the previous commit's metadata forward.
    */
-  transaction<T>(fn: (tx: Transaction<K>) => T): T {
+  transaction<T>(fn: (tx: Transaction<K>) => T, options?: TransactionOptions): T {
     this.checkOpen()
     if (typeof fn !== 'function') throw invalid(`${this.path}: transaction: expected a function`)
-    return this.run(c => fn(c.tx))
+    const { meta } = transactionOptions(options, `${this.path}: transaction`, this.pageSize)
+    return this.run(c => fn(c.tx), meta)
   }
 
-  /** transaction(), handing `fn` the control (whose tx is what a caller gets). */
-  private run<T>(fn: (c: TransactionControl<K>) => T): T {
+  /** transaction(), handing `fn` the control (whose tx is what a caller gets); `meta` is checked. */
+  private run<T>(fn: (c: TransactionControl<K>) => T, meta?: Buffer | null): T {
     this.checkOpen()
     if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
     if (this.tx !== null) throw invalid(`${this.path}: a transaction is already running on this handle; write through its tx argument`)
@@ -311,6 +320,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.prepareWrite()
       // The callback gets tx.tx, which cannot end the transaction; only this handle holds the control.
       const tx = new TransactionControl<K>(this.txBase())
+      if (meta !== undefined) tx.setMeta(meta)
       this.tx = tx.tx
       let result: T
       try {
@@ -328,7 +338,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       }
       if (tx.changed) {
         const { records, log } = tx.finish()
-        this.writeCommit(records, log, tx.metadata)
+        this.writeCommit(records, log, tx.meta)
       } else {
         tx.abandon()
       }
@@ -359,7 +369,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
    * Runs the synchronous `fn` when its turn comes, against the newest state including every
    * write queued before it; its changes become part of the next group commit, atomically, and
    * the promise resolves with its result once that commit is durable. When `fn` throws, only its
-   * own changes are dropped and the promise rejects with what it threw.
+   * own changes are dropped and the promise rejects with what it threw. `meta` is that of
+   * transaction(): calls of one group apply theirs in call order, so the group's commit stores
+   * the last one given (by a call that did not throw).
    */
   transactionAsync<T>(fn: (tx: Transaction<K>) => T, options?: AsyncTransactionOptions): Promise<T> {
     return this.enqueue(fn, options, 'transactionAsync', true)
@@ -375,7 +387,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       this.checkOpen()
       if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })
       if (typeof fn !== 'function') throw invalid(`${this.path}: ${what}: expected a function`)
-      const o = asyncOptions(options, `${this.path}: ${what}`, meta)
+      const o = asyncOptions(options, `${this.path}: ${what}`, meta, this.pageSize)
       this.writes ??= new WriteQueue<K>(this.groupHost())
       return this.writes.enqueue(fn, o)
     } catch (err) {
@@ -424,7 +436,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   private txBase(): TransactionBase {
     return {
       path: this.path, src: this.f, tree: this.tree(), log: this.follower.pending.log, sequence: this.commit.sequence,
-      pageSize: this.pageSize, unique: this.unique, codec: this.codec,
+      unique: this.unique, codec: this.codec,
     }
   }
 
@@ -439,10 +451,10 @@ export class Index<K extends Key = string> extends ReadView<K> {
    * merged in) as one commit: as change records while the pending chain stays within
    * maxPendingChanges (FORMAT.md §10), else folded, with every pending change, into a new tree.
    */
-  private writeCommit(records: Batch, log: ChangeLog, metadata: Buffer | null | undefined): void {
+  private writeCommit(records: Batch, log: ChangeLog, meta: Buffer | null | undefined): void {
     const w = this.commitWriter()
     try {
-      const p = this.planCommit(w, records, log, metadata)
+      const p = this.planCommit(w, records, log, meta)
       const c = w.commit(p.content)
       this.committedLocal(c, p.next(c))
     } catch (err) {
@@ -452,10 +464,10 @@ export class Index<K extends Key = string> extends ReadView<K> {
   }
 
   /** writeCommit() with the syncs off the main thread; reads keep the state before it meanwhile. */
-  private async writeCommitAsync(records: Batch, log: ChangeLog, metadata: Buffer | null | undefined): Promise<void> {
+  private async writeCommitAsync(records: Batch, log: ChangeLog, meta: Buffer | null | undefined): Promise<void> {
     const w = this.commitWriter()
     try {
-      const p = this.planCommit(w, records, log, metadata)
+      const p = this.planCommit(w, records, log, meta)
       let c: Commit
       this.syncing = true
       try {
@@ -475,10 +487,11 @@ export class Index<K extends Key = string> extends ReadView<K> {
   }
 
   /** Appends the commit's pages; returns its content and the pending state after it. */
-  private planCommit(w: CommitWriter, records: Batch, log: ChangeLog, metadata: Buffer | null | undefined): { content: CommitContent; next: (c: Commit) => PendingState } {
+  private planCommit(w: CommitWriter, records: Batch, log: ChangeLog, newMeta: Buffer | null | undefined): { content: CommitContent; next: (c: Commit) => PendingState } {
     const prev = this.commit
     const pend = this.follower.pending
-    const meta = metadata === undefined ? prev.meta : metadata
+    // No new metadata: carry the previous commit's forward.
+    const meta = newMeta === undefined ? prev.meta : newMeta
     const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
       (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
     if (logging) {

@@ -1,6 +1,6 @@
 /** Option parsing for Index.open, Index.build and the asynchronous writes: defaults, validation, and their documentation. */
 import { invalid } from '../errors.ts'
-import { DEFAULT_MAX_PENDING, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize } from '../format/constants.ts'
+import { DEFAULT_MAX_PENDING, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize, maxMetaBytes } from '../format/constants.ts'
 import type { KeyEncoding } from '../format/header.ts'
 import type { Vfs } from '../store/vfs.ts'
 import { nodeVfs } from '../store/vfs.ts'
@@ -45,17 +45,25 @@ export interface OpenOptions {
   vfs?: Vfs
 }
 
+/** Options of Index.transaction and IndexSet.transaction (and transactionAsync). */
+export interface TransactionOptions {
+  /**
+   * Bytes the commit stores as its metadata, atomically with the transaction's changes: at most
+   * min(1024, pageSize − 100) bytes; an empty array stores none. null clears the metadata.
+   * Given (a Uint8Array or null), the transaction commits even when it changed nothing else;
+   * left out, the commit carries the previous commit's metadata forward.
+   */
+  meta?: Uint8Array | null
+}
+
 /** Options of Index.insertAsync and deleteAsync. */
 export interface AsyncWriteOptions {
   /** Aborting it rejects the call with ABORTED while the call waits (queued, or for the lock); not once its commit has begun. */
   signal?: AbortSignal
 }
 
-/** Options of Index.transactionAsync. */
-export interface AsyncTransactionOptions extends AsyncWriteOptions {
-  /** Metadata the commit carries, as if the callback first called tx.setMetadata(meta). */
-  meta?: Uint8Array | null
-}
+/** Options of Index.transactionAsync: those of transaction and of the other asynchronous writes. */
+export interface AsyncTransactionOptions extends AsyncWriteOptions, TransactionOptions {}
 
 export interface BuildOptions {
   unique?: boolean
@@ -190,15 +198,60 @@ export function resolveBuildOptions(o: unknown): ResolvedBuildOptions {
   }
 }
 
-/** Checks the options of an asynchronous write (`meta` only for transactionAsync). */
-export function asyncOptions(o: unknown, what: string, allowMeta: boolean): { signal?: AbortSignal; meta?: Uint8Array | null } {
+/** A description of a value a caller gave, for an error message. */
+function given(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  switch (typeof v) {
+    case 'string': return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)})`
+    case 'number': case 'bigint': case 'boolean': return `the ${typeof v} ${String(v)}`
+    case 'object': {
+      const name = (v as { constructor?: { name?: unknown } }).constructor?.name
+      return typeof name === 'string' && name !== '' && name !== 'Object' ? `an object (${name})` : 'an object'
+    }
+    default: return `a ${typeof v}`
+  }
+}
+
+/**
+ * Checks a transaction's `meta` option against the limit of `pageSize` (FORMAT.md §8): undefined
+ * (keep the previous commit's), null or an empty array (none), or a copy of the bytes.
+ */
+function metaOption(meta: unknown, what: string, pageSize: number): Buffer | null | undefined {
+  if (meta === undefined) return undefined
+  if (meta === null) return null
+  if (!(meta instanceof Uint8Array)) throw invalid(`${what}: option meta must be a Uint8Array (a Buffer is one) or null, got ${given(meta)}`)
+  const max = maxMetaBytes(pageSize)
+  if (meta.length > max) throw invalid(`${what}: option meta is ${meta.length} bytes; the maximum is ${max} (page size ${pageSize})`)
+  return meta.length === 0 ? null : Buffer.from(meta)
+}
+
+/** The checked options of a transaction: `meta` as metaOption() returns it. */
+export interface CheckedTransactionOptions {
+  meta?: Buffer | null
+  signal?: AbortSignal
+}
+
+function optionsObject(o: unknown, what: string, allowed: readonly string[]): Record<string, unknown> {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid(`${what}: options must be an object, got ${given(o)}`)
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(`${what}: unknown option '${k}'`)
+  return o as Record<string, unknown>
+}
+
+/** Checks the options of Index.transaction or IndexSet.transaction, for a file of `pageSize`. */
+export function transactionOptions(o: unknown, what: string, pageSize: number): CheckedTransactionOptions {
   if (o === undefined) return {}
-  if (o === null || typeof o !== 'object') throw invalid(`${what}: options must be an object`)
-  const { signal, meta, ...rest } = o as AsyncTransactionOptions
-  const unknown = Object.keys(rest)
-  if (!allowMeta && 'meta' in o) unknown.unshift('meta')
-  if (unknown.length > 0) throw invalid(`${what}: unknown option '${unknown[0]}'`)
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}: option signal must be an AbortSignal`)
-  if (meta !== undefined && meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${what}: option meta must be a Uint8Array or null`)
+  const r = optionsObject(o, what, ['meta'])
+  const meta = metaOption(r.meta, what, pageSize)
+  return meta === undefined ? {} : { meta }
+}
+
+/** Checks the options of an asynchronous write (`meta` only for transactionAsync). */
+export function asyncOptions(o: unknown, what: string, allowMeta: boolean, pageSize: number): CheckedTransactionOptions {
+  if (o === undefined) return {}
+  const r = optionsObject(o, what, allowMeta ? ['signal', 'meta'] : ['signal'])
+  const signal = r.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}: option signal must be an AbortSignal, got ${given(signal)}`)
+  const meta = metaOption(r.meta, what, pageSize)
   return { ...(signal === undefined ? {} : { signal }), ...(meta === undefined ? {} : { meta }) }
 }

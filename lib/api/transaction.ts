@@ -10,7 +10,6 @@
  * half of it) nor read its internals.
  */
 import { TailrootError, invalid } from '../errors.ts'
-import { maxMetaBytes } from '../format/constants.ts'
 import type { Key, KeyCodec } from '../keys.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
@@ -28,7 +27,6 @@ export interface TransactionBase {
   /** The commit's pending changes. */
   log: ChangeLog
   sequence: number
-  pageSize: number
   unique: boolean
   codec: KeyCodec
 }
@@ -38,7 +36,7 @@ export interface Savepoint {
   readonly log: ChangeLog
   readonly flushes: number
   readonly changed: boolean
-  readonly metadata: Buffer | null | undefined
+  readonly meta: Buffer | null | undefined
 }
 
 /** One change since the last savepoint, to undo it. */
@@ -65,7 +63,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   readonly #all = new Pending()
   #active = true
   #changed = false
-  #metadata: Buffer | null | undefined = undefined
+  #meta: Buffer | null | undefined = undefined
   /** The changes since the last savepoint (null: no savepoint taken). */
   #journal: Undo[] | null = null
   /** How many times `#pending` was merged into `#log`. */
@@ -79,11 +77,11 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.tx = new Transaction<K>(this)
   }
 
-  /** Whether any call changed the index (returned true). */
+  /** Whether any call changed the index (returned true), or meta was given: whether to commit. */
   get changed(): boolean { return this.#changed }
 
-  /** New commit metadata; undefined keeps the previous commit's. */
-  get metadata(): Buffer | null | undefined { return this.#metadata }
+  /** The metadata the commit stores (the `meta` option); undefined keeps the previous commit's. */
+  get meta(): Buffer | null | undefined { return this.#meta }
 
   get sequence(): number {
     this.checkOpen()
@@ -160,13 +158,13 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     return true
   }
 
-  setMetadata(meta: Uint8Array | null): void {
+  /**
+   * Sets the metadata the commit stores (checked by transactionOptions: null or non-empty bytes
+   * within the limit). A transaction given metadata commits even when nothing else changed.
+   */
+  setMeta(meta: Buffer | null): void {
     this.checkOpen()
-    const path = this.#base.path
-    if (meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${path}: metadata must be a Uint8Array or null`)
-    const max = maxMetaBytes(this.#base.pageSize)
-    if (meta && meta.length > max) throw invalid(`${path}: metadata is ${meta.length} bytes; the maximum is ${max}`)
-    this.#metadata = meta && meta.length > 0 ? Buffer.from(meta) : null
+    this.#meta = meta
     this.#changed = true
   }
 
@@ -178,7 +176,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.checkOpen()
     if (this.#journal === null) this.#journal = []
     else this.#journal.length = 0
-    return { log: this.#log, flushes: this.#flushes, changed: this.#changed, metadata: this.#metadata }
+    return { log: this.#log, flushes: this.#flushes, changed: this.#changed, meta: this.#meta }
   }
 
   /** Undoes every change since `sp`, which must be the last savepoint taken. */
@@ -200,10 +198,10 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     }
     j.length = 0
     this.#changed = sp.changed
-    this.#metadata = sp.metadata
+    this.#meta = sp.meta
   }
 
-  /** Ends the transaction and returns its changes (with `metadata`, what the commit needs). */
+  /** Ends the transaction and returns its changes (with `meta`, what the commit needs). */
   finish(): TransactionResult {
     this.checkOpen()
     this.#flush()
@@ -220,9 +218,9 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
 }
 
 /**
- * The transaction a callback of Index.transaction gets: reads that see its own writes, insert,
- * delete and setMetadata. It ends when the callback returns or throws; every call after that
- * throws CLOSED.
+ * The transaction a callback of Index.transaction gets: reads that see its own writes, insert
+ * and delete (the commit's metadata is the `meta` option of transaction()). It ends when the
+ * callback returns or throws; every call after that throws CLOSED.
  */
 export class Transaction<K extends Key = string> {
   readonly #c: TransactionControl<K>
@@ -246,8 +244,6 @@ export class Transaction<K extends Key = string> {
   insert(key: K, rowId: number): boolean { return this.#c.insert(key, rowId) }
   /** Removes the pair; false when it was absent. */
   delete(key: K, rowId: number): boolean { return this.#c.delete(key, rowId) }
-  /** Sets the metadata blob the commit will carry (null clears it). */
-  setMetadata(meta: Uint8Array | null): void { this.#c.setMetadata(meta) }
 }
 
 /** Whether a callback's result is a promise (or any thenable): transaction callbacks must be synchronous. */

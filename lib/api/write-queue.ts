@@ -38,7 +38,8 @@ export interface GroupHost<K extends Key> {
 
 interface Call<K extends Key> {
   fn: (tx: Transaction<K>) => unknown
-  meta: Uint8Array | null | undefined
+  /** The checked `meta` option (undefined: none given). */
+  meta: Buffer | null | undefined
   signal: AbortSignal | undefined
   resolve(v: unknown): void
   reject(err: unknown): void
@@ -51,7 +52,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown }
 
 export interface QueueOptions {
   signal?: AbortSignal | undefined
-  meta?: Uint8Array | null | undefined
+  /** Checked already (asyncOptions): null, or bytes within the limit. */
+  meta?: Buffer | null | undefined
 }
 
 export class WriteQueue<K extends Key> {
@@ -210,7 +212,8 @@ export class WriteQueue<K extends Key> {
       const sp = c.savepoint()
       let value: unknown
       try {
-        if (call.meta !== undefined) c.tx.setMetadata(call.meta)
+        // In call order: the group's commit stores the last meta of a call that did not throw.
+        if (call.meta !== undefined) c.setMeta(call.meta)
         value = this.host.run(c.tx, () => call.fn(c.tx))
         if (isThenable(value)) {
           ;(value as PromiseLike<unknown>).then(undefined, () => {})
@@ -227,7 +230,7 @@ export class WriteQueue<K extends Key> {
       c.abandon()
       return { outcomes, records: { keys: [], ids: [], ins: [] }, log: ChangeLog.EMPTY, meta: undefined, changed: false }
     }
-    const meta = c.metadata
+    const meta = c.meta
     const { records, log } = c.finish()
     return { outcomes, records, log, meta, changed: true }
   }

@@ -194,7 +194,7 @@ async function runConfig(t: Test, cfg: Config, seed: number): Promise<void> {
   t.pass(`${calls} calls settled as the model says, each seeing a state that includes it (${where})`)
   const diff = describeDiff(model.pairs.list(), listIndex(idx))
   t.equal(diff, null, `the handle holds exactly the model (${where})`)
-  t.equal(idx.metadata?.toString() ?? null, model.meta, `metadata (${where})`)
+  t.equal(idx.meta?.toString() ?? null, model.meta, `meta (${where})`)
   const fresh = Index.open(file, { readOnly: true })
   t.equal(describeDiff(model.pairs.list(), listIndex(fresh)), null, `so does a fresh handle (${where})`)
   fresh.close()

@@ -79,14 +79,17 @@ t.test('a call that fails rejects alone; the others of its group commit', async 
   t.throws(() => stashed!.insert('late', 1), { code: 'CLOSED' }, 'a transaction object is dead once its group ended')
 })
 
-t.test('transactionAsync: metadata option, result, and a group without changes commits nothing', async t => {
+t.test('transactionAsync: the meta option, result, and a group without changes commits nothing', async t => {
   const { idx } = openGated(t)
   t.equal(await idx.transactionAsync(tx => { tx.insert('m', 1); return 'result' }, { meta: Buffer.from('first') }), 'result')
-  t.equal(idx.metadata?.toString(), 'first')
-  t.equal(await idx.transactionAsync(tx => { tx.setMetadata(Buffer.from('own')); return tx.count() }, { meta: Buffer.from('option') }), 1)
-  t.equal(idx.metadata?.toString(), 'own', 'the option applies first; the callback may override it')
+  t.equal(idx.meta?.toString(), 'first')
+  const before = idx.sequence
+  t.equal(await idx.transactionAsync(tx => tx.count(), { meta: Buffer.from('second') }), 1)
+  t.equal(idx.sequence, before + 1, 'given meta, a transaction that changed nothing else commits')
+  t.equal(idx.meta?.toString(), 'second')
   await idx.transactionAsync(() => {}, { meta: null })
-  t.equal(idx.metadata, null, 'meta: null clears it')
+  t.equal(idx.meta, null, 'meta: null clears it, in a commit of its own')
+  t.equal(idx.sequence, before + 2)
   const seq = idx.sequence
   t.same(await Promise.all([idx.insertAsync('m', 1), idx.deleteAsync('none', 1), idx.transactionAsync(tx => tx.count())]), [false, false, 1])
   t.equal(idx.sequence, seq, 'calls that change nothing make no commit')

@@ -20,7 +20,7 @@ function churn(file: string, rng: Rng, n: number, options = {}): [string, number
     const k = `k${String(rng.int(n)).padStart(5, '0')}`
     if (live.has(k) && rng.next() < 0.3) { idx.delete(k, live.get(k)!); live.delete(k) } else if (!live.has(k)) { idx.insert(k, i); live.set(k, i) }
   }
-  idx.transaction(tx => tx.setMetadata(Buffer.from('meta!')))
+  idx.transaction(() => {}, { meta: Buffer.from('meta!') })
   idx.close()
   return [...live].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
 }
@@ -59,7 +59,7 @@ t.test('a churned file: same content, sequence, settings and metadata; a fractio
   const idx = Index.open(file, { readOnly: true })
   t.same([...idx.range()], pairs, `the same pairs (seed ${seed})`)
   t.equal(idx.sequence, seq, 'the sequence is kept')
-  t.equal(idx.metadata?.toString(), 'meta!', 'the metadata is kept')
+  t.equal(idx.meta?.toString(), 'meta!', 'the metadata is kept')
   t.equal(idx.unique, true)
   t.equal(idx.pageSize, 512)
   const s2 = idx.stats()

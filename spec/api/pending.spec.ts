@@ -69,8 +69,7 @@ t.test('folds, reopens and a following handle agree with a model', async t => {
           const p = `${k}\t${id}`
           if (model.has(p) && rng.next() < 0.6) { tx.delete(k, id); model.delete(p) } else if (!model.has(p)) { tx.insert(k, id); model.add(p) }
         }
-        tx.setMetadata(Buffer.from(`c${c}`))
-      })
+      }, { meta: Buffer.from(`c${c}`) })
       if (w.stats().height > 0 && rng.next() < 0.1) snaps.push({ snap: w.snapshot(), pairs: [...model].sort() })
       // The following handle adopts each commit, building on the pending changes it knows.
       if (rng.next() < 0.7) {

@@ -76,9 +76,8 @@ t.test('a table with three indexes: one commit per transaction, own settings, co
     t.same(tx.index(city).get('Lyon'), [3])
     t.equal(tx.index('city').count(), 3)
     t.equal(tx.index(email).count(), 4, 'other indexes are not touched')
-    tx.setMetadata(Buffer.from('table change 17'))
-  })
-  t.equal(set.metadata?.toString(), 'table change 17', 'commit metadata of the set')
+  }, { meta: Buffer.from('table change 17') })
+  t.equal(set.meta?.toString(), 'table change 17', 'commit metadata of the set')
   // A transaction callback that throws writes nothing, in any index.
   const s2 = set.sequence
   t.throws(() => set.transaction(tx => { tx.index(city).insert('X', 1); tx.index(email).insert(Buffer.from('x'), 1); throw new Error('no') }), /no/)

@@ -1,6 +1,6 @@
 /**
  * The object a transaction callback gets: reads that see the transaction's own writes, insert,
- * delete and setMetadata, and nothing a caller can use to end the transaction or to read its
+ * delete, and nothing a caller can use to end the transaction or to read its
  * internal state. Whatever a caller does with it, the transaction commits exactly its changes, as
  * one commit, when the callback returns.
  */
@@ -29,10 +29,10 @@ type Pair = [string, number]
 const byPair = (a: Pair, b: Pair): number => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]
 const pairId = (p: Pair): string => `${p[0]}\u0000${p[1]}`
 
-t.test('the transaction object exposes the reads, insert, delete and setMetadata only', t => {
+t.test('the transaction object exposes the reads, insert and delete only', t => {
   const idx = Index.open(path.join(tmpDir(t), 'x.idx'), { pageSize: 512, durability: 'none' })
   const names = idx.transaction(tx => exposedKeys(tx).map(String).sort())
-  t.same(names, ['constructor', 'count', 'countRange', 'delete', 'get', 'has', 'insert', 'range', 'sequence', 'setMetadata'],
+  t.same(names, ['constructor', 'count', 'countRange', 'delete', 'get', 'has', 'insert', 'range', 'sequence'],
     'nothing that ends the transaction or reveals its state')
   idx.close()
   t.end()
@@ -58,7 +58,7 @@ t.test('calling every exposed property inside the callback: the transaction comm
   const reader = Index.open(file, { readOnly: true })
   const before = { sequence: idx.sequence, bytes: fs.statSync(file).size }
   const model = new Map<string, Pair>(base.map(p => [pairId(p), p]))
-  let metadata: string | null = null
+  const meta = `meta${rng.int(1000)}`
   const foreign: string[] = []
 
   // Arguments a caller might plausibly pass to any of the calls.
@@ -77,7 +77,6 @@ t.test('calling every exposed property inside the callback: the transaction comm
       const pair = args as Pair
       if (key === 'insert' && r === true) model.set(pairId(pair), pair)
       if (key === 'delete' && r === true) model.delete(pairId(pair))
-      if (key === 'setMetadata') metadata = args[0] === null ? null : Buffer.from(args[0] as Uint8Array).toString()
     } catch (err) {
       if (!(err instanceof TailrootError)) foreign.push(`${String(key)}(${args.map(a => String(a)).join(', ')}): ${String(err)}`)
     }
@@ -108,13 +107,13 @@ t.test('calling every exposed property inside the callback: the transaction comm
     t.equal(reader.count(), base.length, 'another handle sees none of it yet')
     t.equal(reader.sequence, before.sequence)
     t.equal(fs.statSync(file).size, before.bytes, 'nothing written before the callback returns')
-  })
+  }, { meta: Buffer.from(meta) })
 
   t.same(foreign, [], `every call answered or threw a TailrootError (seed ${seed})`)
   t.equal(idx.sequence, before.sequence + 1, 'one commit')
   const fresh = Index.open(file, { readOnly: true })
   t.same([...fresh.range()], [...model.values()].sort(byPair), `the commit holds exactly the transaction's changes (seed ${seed})`)
-  t.equal(fresh.metadata?.toString() ?? null, metadata, 'and its last metadata')
+  t.equal(fresh.meta?.toString() ?? null, meta, 'and its meta')
   t.equal(reader.count(), model.size, 'the other handle sees all of it at once')
   fresh.close()
   reader.close()

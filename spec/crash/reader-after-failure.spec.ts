@@ -43,14 +43,14 @@ t.test('refresh() adopts a commit that replaced a torn tail of the same size', t
 
   // Writer B cuts the tail off and commits one page.
   const b = Index.open(file)
-  b.transaction(tx => tx.setMetadata(Buffer.from('B')))
+  b.transaction(() => {}, { meta: Buffer.from('B') })
   t.equal(b.sequence, 4, 'B\'s commit is acknowledged')
   t.equal(fs.statSync(file).size, tornSize, 'the file has exactly the size it had with the torn tail')
   b.close()
 
   t.equal(explicit.refresh(), true, 'refresh() reports that the view moved')
   t.equal(explicit.sequence, 4, 'refresh() adopts B\'s commit')
-  t.equal(explicit.metadata?.toString(), 'B')
+  t.equal(explicit.meta?.toString(), 'B')
   t.equal(implicit.sequence, 4, 'a read with maxStalenessMs 0 adopts it too')
   explicit.close()
   implicit.close()

@@ -112,6 +112,7 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
   }
   const keyFromHex = (hex: string): Key => binary ? Buffer.from(hex, 'hex') : Buffer.from(hex, 'hex').toString('utf8')
   const commitTx = (n: number, delFraction: number, meta?: string): void => {
+    if (meta !== undefined) model.meta = Buffer.from(meta).toString('hex')
     idx.transaction(tx => {
       const cur = model.state().pairs
       for (const [k, r] of cur) if (rng.next() < delFraction) { tx.delete(keyFromHex(k), r); model.delete(k, r) }
@@ -123,8 +124,7 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
         tx.insert(k, r)
         model.insert(hex, r)
       }
-      if (meta !== undefined) { tx.setMetadata(Buffer.from(meta)); model.meta = Buffer.from(meta).toString('hex') }
-    })
+    }, meta === undefined ? undefined : { meta: Buffer.from(meta) })
     states.set(idx.sequence, model.state())
   }
   commitTx(binary ? 250 : 700, 0)
@@ -190,7 +190,7 @@ function checks(idx: Index<Key>, base: Base, st: State): Check[] {
   const anyKey = (): string => (keys.length > 0 && rng.int(4) !== 0 ? rng.pick(keys) : absentKey())
   const out: Check[] = [
     { label: 'count()', run: () => idx.count(), expect: pairs.length },
-    { label: 'metadata', run: () => idx.metadata?.toString('hex') ?? null, expect: st.meta },
+    { label: 'metadata', run: () => idx.meta?.toString('hex') ?? null, expect: st.meta },
     { label: 'range()', run: () => take(idx.range(), cap), expect: pairs },
   ]
   if (rng.int(3) === 0) out.push({ label: 'range reverse', run: () => take(idx.range({ reverse: true }), cap), expect: [...pairs].reverse() })

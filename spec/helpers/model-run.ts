@@ -132,10 +132,10 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
     expectSame(t, st.entries, model.size, () => where('stats().entries'))
     summary.maxHeight = Math.max(summary.maxHeight, st.height)
     summary.maxEntries = Math.max(summary.maxEntries, model.size)
-    expectSame(t, idx.metadata?.toString('hex') ?? null, meta?.toString('hex') ?? null, () => where('metadata'))
+    expectSame(t, idx.meta?.toString('hex') ?? null, meta?.toString('hex') ?? null, () => where('meta'))
     checkReads(idx, model, 'index', 1)
     for (const p of pinned) {
-      expectSame(t, [p.snap.sequence, p.snap.metadata?.toString('hex') ?? null], [p.seq, p.meta], () => where('snapshot sequence and metadata'))
+      expectSame(t, [p.snap.sequence, p.snap.meta?.toString('hex') ?? null], [p.seq, p.meta], () => where('snapshot sequence and meta'))
       checkReads(p.snap, p.model, `snapshot@${p.seq}`, 1)
     }
   }
@@ -217,23 +217,20 @@ export function runModel<K extends Key>(t: Test, cfg: ModelConfig<K>, seed: numb
     const undo: (() => void)[] = []
     const before = { seq, meta, size: idx.stats().fileBytes }
     let changed = false
-    let newMeta: Buffer | null | undefined
+    // Sometimes the transaction is given meta (null clears it); then it commits even when the body changed nothing.
+    const givenMeta = rng.next() < 0.05 ? (rng.next() < 0.2 ? null : rng.bytes(rng.int(maxMeta + 1))) : undefined
+    // An empty meta stores none: it reads back as null.
+    const newMeta = givenMeta !== undefined && givenMeta !== null && givenMeta.length === 0 ? null : givenMeta
     let txRef: Transaction<K> | null = null
     let rolledBack = false
-    note(`transaction ${label}`)
+    note(`transaction ${label}${givenMeta === undefined ? '' : ', with meta'}`)
     try {
       idx.transaction(tx => {
         txRef = tx
         expectSame(t, tx.sequence, seq, () => where('tx.sequence is the starting commit'))
-        changed = body(tx, undo)
-        if (rng.next() < 0.05) {
-          newMeta = rng.next() < 0.2 ? null : rng.bytes(rng.int(maxMeta + 1))
-          tx.setMetadata(newMeta)
-          changed = true
-          if (newMeta !== null && newMeta.length === 0) newMeta = null
-        }
+        changed = body(tx, undo) || givenMeta !== undefined
         if (readRate > 0 && rng.next() < 0.3) checkReads(tx, model, `tx ${label} end`, 1)
-      })
+      }, givenMeta === undefined ? undefined : { meta: givenMeta })
     } catch (err) {
       if (!(err instanceof Rollback) && !(err instanceof TailrootError && err.code === 'UNIQUE_VIOLATION' && cfg.unique)) throw err
       rolledBack = true

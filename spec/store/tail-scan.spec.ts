@@ -157,7 +157,7 @@ t.test("a 'full' commit that appends no pages still syncs the 'none' commits bel
   none.insert('a', 1)
   none.close()
   const full = Index.open(file, { pageSize: 512 })
-  full.transaction(tx => tx.setMetadata(Buffer.from('m')))
+  full.transaction(() => {}, { meta: Buffer.from('m') })
   full.close()
   const bytes = fs.readFileSync(file)
   const cs = commitsOf(bytes, 512)

@@ -14,8 +14,8 @@ import type { CompactOptions, CompactResult } from '../compact.ts'
 import { Index, openSetFile, runTransaction } from '../handle.ts'
 import type { IndexStats } from '../handle.ts'
 import type { KeyEncoding } from '../../format/header.ts'
-import { resolveOpenOptions } from '../options.ts'
-import type { OpenOptions, ResolvedOptions } from '../options.ts'
+import { resolveOpenOptions, transactionOptions } from '../options.ts'
+import type { OpenOptions, ResolvedOptions, TransactionOptions } from '../options.ts'
 import { viewCheckOpen } from '../view.ts'
 import { listEntries } from './catalog-view.ts'
 import { SetContext } from './context.ts'
@@ -86,8 +86,8 @@ export class IndexSet {
   get readOnly(): boolean { return this.#raw.readOnly }
   /** The commit this handle reads (0 before the first commit); every index is at it. */
   get sequence(): number { return this.#raw.sequence }
-  /** The metadata blob of the current commit, or null. */
-  get metadata(): Buffer | null { return this.#raw.metadata }
+  /** The metadata of the current commit (a copy), or null when none was set (see transaction). */
+  get meta(): Buffer | null { return this.#raw.meta }
 
   /**
    * The named index `name`, created (in a commit of its own) when the set does not hold it, with
@@ -127,12 +127,15 @@ export class IndexSet {
   /**
    * Runs `fn` under the write lock; everything it changed, in every index, becomes one atomic
    * commit when it returns, and nothing is written when it throws. `fn` must be synchronous.
+   * `meta` is the commit's metadata, as for Index.transaction: given, the transaction commits
+   * even when it changed nothing.
    */
-  transaction<T>(fn: (tx: SetTransaction) => T): T {
+  transaction<T>(fn: (tx: SetTransaction) => T, options?: TransactionOptions): T {
     viewCheckOpen(this.#raw)
     if (typeof fn !== 'function') throw invalid(`${this.path}: transaction: expected a function`)
+    const { meta } = transactionOptions(options, `${this.path}: transaction`, this.#raw.pageSize)
     const created: CatalogEntry[] = []
-    const result = runTransaction(this.#raw, c => fn(new SetTransaction(c, this.#ctx, e => created.push(e))))
+    const result = runTransaction(this.#raw, c => fn(new SetTransaction(c, this.#ctx, e => created.push(e))), meta)
     for (const e of created) this.#ctx.entries.set(e.name, e)
     return result
   }

@@ -22,8 +22,8 @@ export class SetSnapshot {
 
   get sequence(): number { return this.#raw.sequence }
 
-  /** The metadata blob of the pinned commit, or null. */
-  get metadata(): Buffer | null { return this.#raw.metadata }
+  /** The metadata of the pinned commit (a copy), or null when none was set. */
+  get meta(): Buffer | null { return this.#raw.meta }
 
   /** The names of the indexes at this commit, in UTF-8 byte order. */
   names(): string[] {

@@ -89,7 +89,4 @@ export class SetTransaction {
     this.#created(e)
     return e
   }
-
-  /** Sets the metadata blob the commit will carry (null clears it). */
-  setMetadata(meta: Uint8Array | null): void { this.#c.setMetadata(meta) }
 }
