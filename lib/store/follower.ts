@@ -30,6 +30,31 @@ export interface FollowerOptions {
   onReplaced?: () => void
 }
 
+/** The newest commit of a file, and the file's size and last-page stamp as a look would record them. */
+interface Found {
+  commit: Commit
+  size: number
+  stamp: string
+}
+
+/** The common header of the last whole page (type, CRC, page number) as a string. */
+function lastPageStamp(f: IndexFile, size: number): string {
+  const last = Math.floor(size / f.pageSize) - 1
+  return last < 1 ? '' : f.readPages(last, 1).toString('latin1', 0, 16)
+}
+
+/**
+ * Finds the newest commit of a newly opened file. The size and the stamp are taken before the
+ * scan, so the first look scans again only when the file changed since (a commit written during
+ * the scan changes them), not whenever a torn tail follows the commit.
+ */
+function findNewest(f: IndexFile): Found {
+  const size = f.size()
+  const stamp = lastPageStamp(f, size)
+  const commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
+  return { commit, size, stamp: size > (commit.page + 1) * f.pageSize ? stamp : '' }
+}
+
 export class TailFollower {
   private f: IndexFile
   private cur: Commit
@@ -51,20 +76,21 @@ export class TailFollower {
   private switches = 0
   private readonly o: FollowerOptions
 
-  private constructor(o: FollowerOptions, f: IndexFile, commit: Commit) {
+  private constructor(o: FollowerOptions, f: IndexFile, found: Found) {
     this.o = o
     this.f = f
-    this.cur = commit
+    this.cur = found.commit
     this.pend = null
-    this.durableCommit = commit === EMPTY_COMMIT ? commit : null
-    this.knownSize = f.size()
+    this.durableCommit = found.commit === EMPTY_COMMIT ? found.commit : null
+    this.knownSize = found.size
+    this.tailStamp = found.stamp
   }
 
   /** Opens the file at the path and finds its newest commit. Releases the file on failure. */
   static open(o: FollowerOptions): TailFollower {
     const f = IndexFile.open(o.vfs, o.path, o.writable, o.cacheBytes)
     try {
-      return new TailFollower(o, f, f.findNewestCommit(0) ?? EMPTY_COMMIT)
+      return new TailFollower(o, f, findNewest(f))
     } catch (err) {
       f.release()
       throw err
@@ -152,10 +178,8 @@ export class TailFollower {
     return this.cur === c
   }
 
-  /** The common header of the last whole page (type, CRC, page number) as a string. */
   private lastPageStamp(size: number): string {
-    const last = Math.floor(size / this.f.pageSize) - 1
-    return last < 1 ? '' : this.f.readPages(last, 1).toString('latin1', 0, 16)
+    return lastPageStamp(this.f, size)
   }
 
   /**
@@ -164,25 +188,26 @@ export class TailFollower {
    */
   private reopen(): boolean {
     const f = IndexFile.open(this.o.vfs, this.o.path, this.o.writable, this.o.cacheBytes)
-    let commit: Commit
+    let found: Found
     try {
       const a = this.f.header
       const b = f.header
       if (a.keyEncoding !== b.keyEncoding || a.unique !== b.unique || a.pageSize !== b.pageSize || a.set !== b.set) {
         throw new TailrootError('INVALID_ARGUMENT', `${this.o.path}: the file was replaced by an index with different settings`, { path: this.o.path })
       }
-      commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
+      found = findNewest(f)
     } catch (err) {
       f.release()
       throw err
     }
     const old = this.f
+    const commit = found.commit
     this.f = f
     this.cur = commit
     this.pend = null
     this.pendBase = undefined
-    this.knownSize = f.size()
-    this.tailStamp = ''
+    this.knownSize = found.size
+    this.tailStamp = found.stamp
     this.switches++
     this.durableCommit = commit === EMPTY_COMMIT ? commit : null
     old.release()
