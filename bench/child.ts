@@ -3,8 +3,9 @@
 // process whose peak resident size is its own.
 //   bulk      W1, W3, W4, W6, W5 on a bulk-loaded store (bench/workloads.ts)
 //   random    W2 into an empty store, then W7 on it
+//   concurrent  W8 on a store of the first 200,000 sorted pairs
 //   baseline  generates the data and nothing else: the harness's own memory
-//   strace    run under strace by the parent: W5 and a short W2 between markers
+//   strace    run under strace by the parent: W5, a short W2 and a short W8 between markers
 // A child reports to the parent over the IPC channel (the strace child has none:
 // it writes its message to a file in its directory) and exits non-zero on any
 // error.
@@ -14,10 +15,17 @@ import path from 'node:path'
 import { makeBenchData } from './data.ts'
 import { deviceOf } from './diskstats.ts'
 import { ENGINES } from './engines.ts'
-import { peakRss, runBulkWorkloads, runRandomWorkloads, runStraceWorkloads, straceMarker, WrongAnswer, type Sample } from './workloads.ts'
+import { peakRss, runBulkWorkloads, runConcurrentWorkload, runRandomWorkloads, runStraceWorkloads, straceMarker, WrongAnswer, type Sample } from './workloads.ts'
 
-export type ChildMode = 'bulk' | 'random' | 'baseline' | 'strace'
-export const CHILD_MODES: readonly ChildMode[] = ['bulk', 'random', 'baseline', 'strace']
+export type ChildMode = 'bulk' | 'random' | 'concurrent' | 'baseline' | 'strace'
+export const CHILD_MODES: readonly ChildMode[] = ['bulk', 'random', 'concurrent', 'baseline', 'strace']
+
+/** The workloads each engine child runs (one store per child). */
+export const CHILD_WORKLOADS = {
+  bulk: ['W1', 'W3', 'W4', 'W6', 'W5'],
+  random: ['W2', 'W7'],
+  concurrent: ['W8'],
+} as const satisfies Partial<Record<ChildMode, readonly string[]>>
 
 export interface ChildArgs {
   mode: ChildMode
@@ -30,8 +38,11 @@ export type ChildMessage =
   | { ok: true; sample: Sample; peakRss: number }
   | { ok: false; error: string; wrongAnswer: boolean }
 
-/** Commits the strace child makes: single-pair commits and commits of 1,000 pairs. */
-export const STRACE_COMMITS = { single: 200, batches: 20 }
+/**
+ * Commits the strace child makes: single-pair commits, commits of 1,000 pairs, and W8's
+ * single-pair writes per caller (of the 100 concurrent callers, on the --quick data).
+ */
+export const STRACE_COMMITS = { single: 200, batches: 20, perCaller: 10 }
 
 /** Where a child with no IPC channel (the strace child) leaves its message. */
 export function childResultFile(dir: string): string {
@@ -62,11 +73,10 @@ export async function runChild(a: ChildArgs): Promise<void> {
       const engine = await factory.load()
       if (a.mode === 'bulk') sample = await runBulkWorkloads(engine, a.dir, data, log)
       else if (a.mode === 'random') sample = await runRandomWorkloads(engine, a.dir, data, deviceOf(a.dir), log)
+      else if (a.mode === 'concurrent') sample = await runConcurrentWorkload(engine, a.dir, data, log)
       else {
-        const dirA = path.join(a.dir, 'a')
-        const dirB = path.join(a.dir, 'b')
-        fs.mkdirSync(dirA)
-        fs.mkdirSync(dirB)
+        const dirs = { a: path.join(a.dir, 'a'), b: path.join(a.dir, 'b'), c: path.join(a.dir, 'c') }
+        for (const d of Object.values(dirs)) fs.mkdirSync(d)
         const mark = (name: string): void => {
           try {
             fs.accessSync(straceMarker(a.dir, name))
@@ -74,7 +84,7 @@ export async function runChild(a: ChildArgs): Promise<void> {
             // the marker never exists: only the system call matters
           }
         }
-        await runStraceWorkloads(engine, dirA, dirB, data, STRACE_COMMITS, mark)
+        await runStraceWorkloads(engine, dirs, data, STRACE_COMMITS, mark)
       }
     }
     await send(a.dir, { ok: true, sample, peakRss: peakRss() })

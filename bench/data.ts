@@ -14,8 +14,12 @@
 //   - W5: 2,000 new pairs (keys not in the set, 4 rowIds each, rowIds from
 //     1,000,000 up) in random order, one durable commit each;
 //   - W7: a random half of the pairs (500,000), in random order.
-// --quick divides every count by 10; transactions stay 1,000 pairs and short
-// scans 100 pairs.
+//   - W8: a store of the first 200,000 sorted pairs (the first 50,000 keys);
+//     100 callers × 200 new pairs: keys drawn (with replacement) from those
+//     50,000, new rowIds (from 1,000,000 + 2,000 up, after W5's).
+// --quick divides every count by 10 (W8: the store, and the writes per
+// caller; still 100 callers); transactions stay 1,000 pairs and short scans
+// 100 pairs.
 //
 // The same seed always gives the same data: no Math.random anywhere.
 
@@ -39,6 +43,11 @@ export interface BenchSizes {
   shortScanLimit: number
   /** W5 single-pair durable commits */
   singleCommits: number
+  /** W8: pairs of the store the concurrent writes go into (the first of the sorted pairs) */
+  concurrentBase: number
+  /** W8: concurrent callers, and awaited single-pair writes per caller */
+  callers: number
+  writesPerCaller: number
 }
 
 export function benchSizes(quick: boolean): BenchSizes {
@@ -52,6 +61,9 @@ export function benchSizes(quick: boolean): BenchSizes {
     shortScans: 10_000 / d,
     shortScanLimit: 100,
     singleCommits: 2_000 / d,
+    concurrentBase: 200_000 / d,
+    callers: 100,
+    writesPerCaller: 200 / d,
   }
 }
 
@@ -93,10 +105,32 @@ export interface BenchData {
   expectedScanSum: number
   /** W5: new pairs, one durable commit each */
   singlePairs: PairList
+  /**
+   * W8: new pairs on keys of the W8 store; caller c writes pairs
+   * [c × writesPerCaller, (c + 1) × writesPerCaller). concurrentKeyIdx[i] is the
+   * index into keys[] of concurrentPairs.keys[i].
+   */
+  concurrentPairs: PairList
+  concurrentKeyIdx: Uint32Array
   /** rowIds of base key i, ascending */
   rowsOf(i: number): number[]
   /** the (key, rowId) pairs ascending by key then rowId */
   sortedPairs(): IterableIterator<[string, number]>
+}
+
+/**
+ * The data restricted to its first `pairs` sorted pairs (a whole number of keys): what
+ * Engine.bulkLoad needs for the W8 store. Only keys, pairCount, sortedRowIds, rowsOf and
+ * sortedPairs describe the smaller store; the workload lists are the full data's.
+ */
+export function sortedPrefix(d: BenchData, pairs: number): BenchData {
+  const R = d.sizes.rowsPerKey
+  if (pairs % R !== 0 || pairs > d.pairCount) throw new Error(`sortedPrefix: ${pairs} is not a whole number of keys of the data`)
+  const keys = d.keys.slice(0, pairs / R)
+  function* sortedPairs(): IterableIterator<[string, number]> {
+    for (let p = 0; p < pairs; p++) yield [keys[Math.floor(p / R)]!, d.sortedRowIds[p]!]
+  }
+  return { ...d, keys, pairCount: pairs, sortedRowIds: d.sortedRowIds.subarray(0, pairs), sortedPairs }
 }
 
 export const DEFAULT_SEED = 0x7a11_2007
@@ -232,6 +266,19 @@ export function makeBenchData(quick: boolean, seed: number = DEFAULT_SEED): Benc
     singlePairs.rowIds.push(N + p)
   }
 
+  // W8: its own generator (the other lists stay what they were before W8 existed).
+  const next8 = mulberry32(seed ^ 0x0008_0008)
+  const K8 = sizes.concurrentBase / R
+  const W8 = sizes.callers * sizes.writesPerCaller
+  const concurrentKeyIdx = new Uint32Array(W8)
+  const concurrentPairs: PairList = { keys: new Array<string>(W8), rowIds: new Array<number>(W8) }
+  for (let i = 0; i < W8; i++) {
+    const k = below(next8, K8)
+    concurrentKeyIdx[i] = k
+    concurrentPairs.keys[i] = keys[k]!
+    concurrentPairs.rowIds[i] = N + sizes.singleCommits + i
+  }
+
   function* sortedPairs(): IterableIterator<[string, number]> {
     for (let p = 0; p < N; p++) yield [keys[Math.floor(p / R)]!, sortedRowIds[p]!]
   }
@@ -254,6 +301,8 @@ export function makeBenchData(quick: boolean, seed: number = DEFAULT_SEED): Benc
     expectedScanPairs,
     expectedScanSum,
     singlePairs,
+    concurrentPairs,
+    concurrentKeyIdx,
     rowsOf,
     sortedPairs,
   }

@@ -6,7 +6,8 @@
 // durable when the call returns:
 //   tailroot  Index (keyEncoding 'utf8', unique false, pageSize 4096,
 //             durability 'full'), public API only: Index.build, Index.open,
-//             transaction(tx => tx.insert / tx.delete), insert, get, range.
+//             transaction(tx => tx.insert / tx.delete), insert, get, range;
+//             W8: insertAsync (group commit, lib/api/write-queue.ts).
 //   lmdb      lmdb-js in dupSort mode: key = the key string, one duplicate value
 //             per rowId = 8-byte big-endian rowId. LMDB sorts duplicates byte-wise,
 //             so getValues(key) yields the rowIds ascending; getRange yields every
@@ -15,11 +16,16 @@
 //             return before the commit is flushed, which is not a durable commit;
 //             with it off each commit is flushed before it returns, as plain LMDB
 //             does. `lmdb-overlap` (only with --only) keeps the default.
+//             W8: the async put, which lmdb-js gathers with the other pending
+//             puts into one transaction, committed (and, overlappingSync off,
+//             flushed) on its write thread before the promises resolve.
 //   leveldb   classic-level, composite key `key \0 rowId8` -> empty value; get is
 //             an iterator over [key\0, key\1); scans iterate keys from `key`.
 //             Defaults otherwise (Snappy on, 8 MiB block cache, 4 MiB memtable).
 //             Writes with { sync: true }. Its API is async: the harness awaits
-//             each call in turn (no concurrent requests).
+//             each call in turn (no concurrent requests), except in W8, where
+//             the callers' puts are pending together (LevelDB lets one writer
+//             commit the waiting writers' batches with one sync).
 //   sqlite    better-sqlite3, table idx(key TEXT, rowid INTEGER,
 //             PRIMARY KEY(key, rowid)) WITHOUT ROWID, page_size 4096,
 //             journal_mode=WAL with synchronous=FULL: every commit appends to the
@@ -29,6 +35,7 @@
 //             of what is measured. The bulk load (W1) runs in journal_mode=DELETE,
 //             synchronous=FULL (one commit, no WAL copy of a fresh file's pages);
 //             the file is then switched to WAL for everything else.
+//             W8: the synchronous insert, one commit each (its API has no other).
 
 import fs from 'node:fs'
 import path from 'node:path'
@@ -50,6 +57,8 @@ export interface SyncHandle {
   insertBatch(list: PairList, from: number, to: number): void
   /** deletes pairs [from, to) of list in one durable commit; returns how many were there, or -1 if the engine does not say */
   deleteBatch(list: PairList, from: number, to: number): number
+  /** W8: one pair, durable when the promise resolves, or on return when there is none (see Handle) */
+  insertConcurrent(key: string, rowId: number): Promise<unknown> | void
   close(): void | Promise<void>
 }
 
@@ -61,9 +70,15 @@ export interface AsyncHandle {
   insert(key: string, rowId: number): Promise<void>
   insertBatch(list: PairList, from: number, to: number): Promise<void>
   deleteBatch(list: PairList, from: number, to: number): Promise<number>
+  insertConcurrent(key: string, rowId: number): Promise<unknown>
   close(): Promise<void>
 }
 
+/**
+ * insertConcurrent is W8's write: many callers' calls are pending at once and the engine may
+ * commit them together; each promise resolves once its pair is durable. An engine whose API is
+ * synchronous only (SQLite) commits on the call and returns nothing.
+ */
 export type Handle = SyncHandle | AsyncHandle
 
 export interface Engine {
@@ -154,6 +169,7 @@ const tailroot: EngineFactory = {
           insert(key, rowId) {
             idx.insert(key, rowId)
           },
+          insertConcurrent: (key, rowId) => idx.insertAsync(key, rowId),
           insertBatch(list, from, to) {
             idx.transaction((tx) => {
               for (let i = from; i < to; i++) tx.insert(list.keys[i]!, list.rowIds[i]!)
@@ -229,6 +245,7 @@ function lmdbFactory(name: string, overlappingSync: boolean, byDefault: boolean)
             insert(key, rowId) {
               db.putSync(key, be8(rowId))
             },
+            insertConcurrent: (key, rowId) => db.put(key, be8(rowId)),
             insertBatch(list, from, to) {
               db.transactionSync(() => {
                 for (let i = from; i < to; i++) db.putSync(list.keys[i]!, be8(list.rowIds[i]!))
@@ -312,6 +329,7 @@ const leveldb: EngineFactory = {
           async insert(key, rowId) {
             await db.put(compositeKey(key, rowId), EMPTY, { sync: true })
           },
+          insertConcurrent: (key, rowId) => db.put(compositeKey(key, rowId), EMPTY, { sync: true }),
           async insertBatch(list, from, to) {
             const batch = db.batch()
             for (let i = from; i < to; i++) batch.put(compositeKey(list.keys[i]!, list.rowIds[i]!), EMPTY)
@@ -415,6 +433,9 @@ const sqlite: EngineFactory = {
             for (let i = 0; i < rows.length; i++) visit(rows[i]![0], rows[i]![1])
           },
           insert(key, rowId) {
+            ins.run(key, rowId)
+          },
+          insertConcurrent(key, rowId) {
             ins.run(key, rowId)
           },
           insertBatch(list, from, to) {

@@ -2,7 +2,7 @@
 // (classic-level) and SQLite (better-sqlite3), every commit durable, every
 // answer checked. The judge of issue 8.
 //
-//   npm run bench -- [--quick] [--only=tailroot,lmdb,leveldb,sqlite] [--repeat=N] [--strace]
+//   npm run bench -- [--quick] [--only=tailroot,lmdb,leveldb,sqlite] [--workloads=W1,...,W8] [--repeat=N] [--strace]
 //
 // npm run bench compiles lib/ and bench/ with tsc and runs them with plain node, as users run the
 // published package (through tsx, tailroot's own code would be transformed on load and slower,
@@ -14,10 +14,15 @@
 //   --only=...  comma-separated engine names; also accepts lmdb-overlap (lmdb-js
 //               with its default overlappingSync, whose commits return before
 //               they are flushed: not durable per commit, never run by default)
+//   --workloads=...  comma-separated workloads (W1..W8); runs the children that
+//               hold them (W1 W3 W4 W6 W5 share one child and its store, W2 W7
+//               another, W8 its own), so it selects W8 alone, or W2 with W7, or
+//               the five read/commit workloads together. Default: all.
 //   --repeat=N  every measurement N times (default 3, --quick 1); medians are reported
-//   --strace    also run each engine's single-pair commits (W5, 200 commits) and
-//               20 commits of 1,000 random pairs (W2) under strace -f, and count
-//               fdatasync, fsync, msync and sync_file_range calls per commit
+//   --strace    also run each engine's single-pair commits (W5, 200 commits),
+//               20 commits of 1,000 random pairs (W2) and a W8 of 100 callers ×
+//               10 writes under strace -f, and count fdatasync, fsync, msync and
+//               sync_file_range calls per commit (W8: per write)
 //
 // Data (bench/data.ts): 1,000,000 (key, rowId) pairs over 250,000 distinct
 // 13-byte keys (4 rowIds per key), seeded. raw size = keys × 13 + pairs × 8 (a
@@ -63,6 +68,18 @@
 //         1,000: entries/s, bytes on disk after close, device and process bytes
 //         written.
 //         Then every pair left is checked by a full scan, in order.
+//   child "concurrent":
+//     W8  the first 200,000 sorted pairs (50,000 keys) bulk-loaded as in W1, then
+//         100 concurrent async callers each await 200 single-pair durable writes
+//         in turn (new rowIds on existing keys), all callers started at once:
+//         writes/s (20,000 writes ÷ the wall time of all), p50 and p99 latency
+//         of one write (µs, call to resolution). tailroot: insertAsync (group
+//         commit); lmdb: the async put (pending puts share one transaction);
+//         LevelDB: put with { sync: true } (waiting writers share a sync);
+//         SQLite: its synchronous insert, one commit per call (a caller never
+//         yields, so the callers run one after another). Then, on a reopened
+//         store, every written key holds exactly its base rowIds and the new
+//         ones. --quick: 20,000 pairs, 100 callers × 20 writes.
 //   child "baseline" (once per repeat): makes the data and nothing else; its
 //   peak RSS is the harness's own share of every child's.
 //   physical limits (in the parent, in the same temp directory, before each
@@ -88,8 +105,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { CHILD_MODES, childResultFile, runChild, STRACE_COMMITS, type ChildMessage, type ChildMode } from './child.ts'
-import { makeBenchData, payloadBytes, rawBytes } from './data.ts'
+import { CHILD_MODES, CHILD_WORKLOADS, childResultFile, runChild, STRACE_COMMITS, type ChildMessage, type ChildMode } from './child.ts'
+import { benchSizes, makeBenchData, payloadBytes, rawBytes } from './data.ts'
 import { deviceOf } from './diskstats.ts'
 import { ENGINES, type EngineFactory } from './engines.ts'
 import { measurePhysical, type PhysicalSample } from './physical.ts'
@@ -109,11 +126,17 @@ import { straceMarker, type Sample } from './workloads.ts'
 
 const SCRIPT = fileURLToPath(import.meta.url)
 
+/** The children of each engine, in the order they run. */
+type EngineMode = keyof typeof CHILD_WORKLOADS
+const ENGINE_MODES: readonly EngineMode[] = ['bulk', 'random', 'concurrent']
+
 // ---------------------------------------------------------------- options
 
 interface Options {
   quick: boolean
   only: string[] | null
+  /** the children to run, in this order */
+  modes: EngineMode[]
   repeat: number
   strace: boolean
   child: ChildMode | null
@@ -123,8 +146,9 @@ interface Options {
 
 function usage(): string {
   return (
-    'usage: npm run bench -- [--quick] [--only=name,...] [--repeat=N] [--strace]\n' +
-    `engines: ${ENGINES.map((e) => e.name + (e.byDefault ? '' : ' (only with --only)')).join(', ')}`
+    'usage: npm run bench -- [--quick] [--only=engine,...] [--workloads=W1,...] [--repeat=N] [--strace]\n' +
+    `engines: ${ENGINES.map((e) => e.name + (e.byDefault ? '' : ' (only with --only)')).join(', ')}\n` +
+    `workloads: ${ENGINE_MODES.map((m) => CHILD_WORKLOADS[m].join(' ')).join(', ')} (each group shares a child process: selecting one runs its group)`
   )
 }
 
@@ -134,6 +158,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      workloads: { type: 'string' },
       repeat: { type: 'string' },
       strace: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -160,12 +185,23 @@ function parseOptions(argv: string[]): Options {
     const unknown = only.filter((n) => !ENGINES.some((e) => e.name === n))
     if (unknown.length > 0) throw new Error(`unknown engine(s): ${unknown.join(', ')}\n${usage()}`)
   }
+  let modes: EngineMode[] = [...ENGINE_MODES]
+  if (values.workloads !== undefined) {
+    const wanted = values.workloads
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => s.length > 0)
+    const all: readonly string[] = ENGINE_MODES.flatMap((m) => CHILD_WORKLOADS[m])
+    const unknown = wanted.filter((w) => !all.includes(w))
+    if (unknown.length > 0 || wanted.length === 0) throw new Error(`unknown or no workload(s): ${unknown.join(', ')}\n${usage()}`)
+    modes = ENGINE_MODES.filter((m) => CHILD_WORKLOADS[m].some((w) => wanted.includes(w)))
+  }
   let child: ChildMode | null = null
   if (values.child !== undefined) {
     if (!(CHILD_MODES as readonly string[]).includes(values.child)) throw new Error(`--child must be one of ${CHILD_MODES.join(', ')}`)
     child = values.child as ChildMode
   }
-  return { quick: values.quick, only, repeat, strace: values.strace, child, engine: values.engine ?? null, dir: values.dir ?? null }
+  return { quick: values.quick, only, modes, repeat, strace: values.strace, child, engine: values.engine ?? null, dir: values.dir ?? null }
 }
 
 // ---------------------------------------------------------------- children
@@ -253,7 +289,11 @@ function straceEngine(engine: string, dir: string): Promise<StraceOutcome> {
       try {
         const per = (c: Record<string, number>, n: number): Record<string, number> =>
           Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v / n]))
-        resolve({ w5: per(between('w5'), STRACE_COMMITS.single), w2: per(between('w2'), STRACE_COMMITS.batches) })
+        resolve({
+          w5: per(between('w5'), STRACE_COMMITS.single),
+          w2: per(between('w2'), STRACE_COMMITS.batches),
+          w8: per(between('w8'), benchSizes(true).callers * STRACE_COMMITS.perCaller),
+        })
       } catch (e) {
         resolve(e instanceof Error ? e.message : String(e))
       }
@@ -344,9 +384,11 @@ async function main(): Promise<void> {
         // drift of the machine's state as the engines do.
         progress(`repeat ${r}/${opts.repeat}: physical limits`)
         physical.push(measurePhysical(base, opts.quick))
-        for (const mode of ['bulk', 'random'] as const) {
+        const list = samples.get(factory.name)!
+        list.push({})
+        for (const mode of opts.modes) {
           if (failed.has(factory.name)) continue
-          progress(`repeat ${r}/${opts.repeat}: ${factory.name} ${mode === 'bulk' ? 'W1 W3 W4 W6 W5' : 'W2 W7'}`)
+          progress(`repeat ${r}/${opts.repeat}: ${factory.name} ${CHILD_WORKLOADS[mode].join(' ')}`)
           const dir = freshDir(`${factory.name}-${mode}`)
           const o = await runChildProcess(mode, factory.name, dir, opts.quick)
           fs.rmSync(dir, { recursive: true, force: true })
@@ -355,9 +397,7 @@ async function main(): Promise<void> {
             progress(`${factory.name} FAILED: ${o.error}`)
             continue
           }
-          const list = samples.get(factory.name)!
-          if (mode === 'bulk') list.push({ ...o.sample })
-          else Object.assign(list[list.length - 1]!, o.sample)
+          Object.assign(list[list.length - 1]!, o.sample)
         }
       }
     }
@@ -391,6 +431,11 @@ async function main(): Promise<void> {
       `; raw ${bytes(rawBytes(data))}, payload ${bytes(payloadBytes(data))}` +
       (opts.quick ? ' (--quick: counts ÷ 10)' : ''),
   )
+  if (opts.modes.includes('concurrent')) {
+    const z = data.sizes
+    out.push(`- W8: a store of the first ${z.concurrentBase.toLocaleString('en-US')} sorted pairs; ${z.callers} concurrent callers × ${z.writesPerCaller} awaited single-pair durable writes`)
+  }
+  out.push(`- workloads: ${opts.modes.map((m) => CHILD_WORKLOADS[m].join(' ')).join(', ')}`)
   out.push(`- repeats: ${opts.repeat}, medians reported, engines interleaved per repeat; ${fixed((Date.now() - started) / 1000, 0)} s in all`)
   out.push(`- device for bytes written: ${dev ? `${dev.name} (${dev.major}:${dev.minor}), /proc/diskstats sectors written; the whole device's counter` : 'n/a (no block device of its own for the temp dir, or no /proc/diskstats)'}`)
   out.push(`- load average at start ${loadStart.map((x) => fixed(x, 2)).join(' ')}, at end ${os.loadavg().map((x) => fixed(x, 2)).join(' ')}`)
@@ -406,10 +451,10 @@ async function main(): Promise<void> {
     else {
       const shown = new Map<string, StraceCounts | string>()
       for (const [k, v] of straceResults) shown.set(k, typeof v === 'object' && 'unavailable' in v ? `n/a: ${v.unavailable}` : v)
-      out.push(...straceTable(cols, shown, STRACE_COMMITS))
+      out.push(...straceTable(cols, shown, { ...STRACE_COMMITS, callers: benchSizes(true).callers }))
     }
   }
-  out.push('', 'Targets of issue 8 (ratios of this run\'s medians):', ...targetLines(cols, data, physical))
+  out.push('', "Targets of issues 8 and 10 (ratios of this run's medians; the measured workloads'):", ...targetLines(cols, data, physical))
   if (skipped.length > 0 || failed.size > 0) {
     out.push('')
     for (const s of skipped) out.push(s)

@@ -4,7 +4,7 @@
 
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import type { BenchData, PairList } from './data.ts'
+import { sortedPrefix, type BenchData, type PairList } from './data.ts'
 import { dirBytes, type Engine, type Handle } from './engines.ts'
 import { deviceBytesNow, processWriteBytes, type DiskDevice } from './diskstats.ts'
 
@@ -28,6 +28,9 @@ export type FigureId =
   | 'w7ProcessBytes'
   | 'w7Bytes'
   | 'readPeakRss'
+  | 'w8WritesPerSec'
+  | 'w8P50Us'
+  | 'w8P99Us'
 
 /** One repeat of one engine: a value per figure; null = could not be measured here. */
 export type Sample = Partial<Record<FigureId, number | null>>
@@ -369,13 +372,84 @@ export async function runRandomWorkloads(engine: Engine, dir: string, data: Benc
   return sample
 }
 
+// ---------------------------------------------------------------- W8
+
+/**
+ * data.sizes.callers concurrent callers, each awaiting its writesPerCaller
+ * single-pair writes (insertConcurrent) in turn; returns the latency of every
+ * write (µs, in pair order) and the seconds of the whole. With an engine whose
+ * insertConcurrent returns nothing (a synchronous commit), a caller never
+ * yields and the callers run one after another.
+ */
+async function concurrentWrites(h: Handle, data: BenchData, callers: number, perCaller: number): Promise<{ lat: Float64Array; seconds: number }> {
+  const list = data.concurrentPairs
+  const lat = new Float64Array(callers * perCaller)
+  const caller = async (c: number): Promise<void> => {
+    for (let i = c * perCaller; i < (c + 1) * perCaller; i++) {
+      const t = now()
+      const p = h.insertConcurrent(list.keys[i]!, list.rowIds[i]!)
+      if (p !== undefined) await p
+      lat[i] = Number(now() - t) / 1e3
+    }
+  }
+  const t0 = now()
+  await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)))
+  return { lat, seconds: secondsSince(t0) }
+}
+
+/** Checks, on a new handle, that the W8 keys hold exactly their base rowIds and the first `count` written ones. */
+async function checkConcurrentWrites(engine: Engine, dir: string, data: BenchData, count: number, when: string): Promise<void> {
+  const list = data.concurrentPairs
+  const idx = data.concurrentKeyIdx
+  const byKey = new Map<string, number>()
+  for (let i = 0; i < count; i++) byKey.set(list.keys[i]!, idx[i]!)
+  const h = await engine.open(dir)
+  try {
+    await checkHasPairs(h, { keys: list.keys.slice(0, count), rowIds: list.rowIds.slice(0, count) }, (key) => data.rowsOf(byKey.get(key)!), when)
+  } finally {
+    await h.close()
+  }
+}
+
+/** W8 on a store of the first concurrentBase sorted pairs: concurrent durable single-pair writes. */
+export async function runConcurrentWorkload(engine: Engine, dir: string, data: BenchData, log: Log): Promise<Sample> {
+  const sample: Sample = {}
+  const { callers, writesPerCaller } = data.sizes
+  await engine.bulkLoad(dir, sortedPrefix(data, data.sizes.concurrentBase))
+  const h = await engine.open(dir)
+  let r: { lat: Float64Array; seconds: number }
+  try {
+    // the store is open and answers before the clock starts
+    await checkGet(h, data.keys[0]!, data.rowsOf(0), 'W8 before the writes')
+    collectGarbage()
+    r = await concurrentWrites(h, data, callers, writesPerCaller)
+  } finally {
+    await h.close()
+  }
+  const n = r.lat.length
+  sample.w8WritesPerSec = n / r.seconds
+  r.lat.sort()
+  sample.w8P50Us = percentile(r.lat, 0.5)
+  sample.w8P99Us = percentile(r.lat, 0.99)
+  log(`W8 ${Math.round(sample.w8WritesPerSec)} writes/s, p50 ${Math.round(sample.w8P50Us)} µs, p99 ${Math.round(sample.w8P99Us)} µs`)
+  await checkConcurrentWrites(engine, dir, data, n, 'W8')
+  return sample
+}
+
 /** Markers for strace: a failing access() of a path that names the phase. */
 export function straceMarker(dir: string, name: string): string {
   return `${dir}/.strace-marker-${name}`
 }
 
-/** The strace child: W5 and a short W2, each between two markers. */
-export async function runStraceWorkloads(engine: Engine, dirA: string, dirB: string, data: BenchData, commits: { single: number; batches: number }, mark: (name: string) => void): Promise<void> {
+/** The strace child: W5, a short W2 and a short W8 (callers × commits.perCaller writes), each between two markers. */
+export async function runStraceWorkloads(
+  engine: Engine,
+  dirs: { a: string; b: string; c: string },
+  data: BenchData,
+  commits: { single: number; batches: number; perCaller: number },
+  mark: (name: string) => void,
+): Promise<void> {
+  const { a: dirA, b: dirB, c: dirC } = dirs
   await engine.bulkLoad(dirA, data)
   let h = await engine.open(dirA)
   const list = data.singlePairs
@@ -401,4 +475,15 @@ export async function runStraceWorkloads(engine: Engine, dirA: string, dirB: str
   } finally {
     await h.close()
   }
+  await engine.bulkLoad(dirC, sortedPrefix(data, data.sizes.concurrentBase))
+  h = await engine.open(dirC)
+  try {
+    await checkGet(h, data.keys[0]!, data.rowsOf(0), 'strace W8 before the writes')
+    mark('w8-begin')
+    await concurrentWrites(h, data, data.sizes.callers, commits.perCaller)
+    mark('w8-end')
+  } finally {
+    await h.close()
+  }
+  await checkConcurrentWrites(engine, dirC, data, data.sizes.callers * commits.perCaller, 'strace W8')
 }

@@ -10,6 +10,9 @@
  * Each run opens a new handle on the copy (its page cache empty); --warm reads the whole index
  * through it before the clock starts, as in a server that has been running for a while.
  *
+ * The benchmark runs the same W8 against lmdb, LevelDB and SQLite, on its own data, in child
+ * processes: `npm run bench -- --workloads=W8` (bench/workloads.ts, runConcurrentWorkload).
+ *
  * The data mimics the benchmark's: 50,000 keys of 13 ASCII bytes ('k' and 12 digits), 4 rowIds
  * each, seeded. The file goes into the OS temporary directory unless --dir names another one
  * (durable-write figures depend on the file system of that directory).
