@@ -89,6 +89,7 @@ export interface IndexStats {
 let setHooks: {
   open: (path: string, o: ResolvedOptions) => Index<Key>
   run: <T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T, meta: Buffer | null | undefined) => T
+  enqueue: <T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T, options: AsyncTransactionOptions | undefined, what: string, meta: boolean) => Promise<T>
 } | null = null
 
 /** Opens (or creates) the set file at `path` (o.set is true) as a raw index of binary keys. */
@@ -100,9 +101,21 @@ export function openSetFile(path: string, o: ResolvedOptions): Index<Key> { retu
  */
 export function runTransaction<T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T, meta: Buffer | null | undefined): T { return setHooks!.run(idx, fn, meta) }
 
+/**
+ * Index.transactionAsync, handing `fn` the transaction's control (for a set's scoped writes);
+ * `what` names the call in errors, `meta` says whether the meta option is allowed.
+ */
+export function queueTransaction<T>(idx: Index<Key>, fn: (c: TransactionControl<Key>) => T, options: AsyncTransactionOptions | undefined, what: string, meta: boolean): Promise<T> {
+  return setHooks!.enqueue(idx, fn, options, what, meta)
+}
+
 export class Index<K extends Key = string> extends ReadView<K> {
   static {
-    setHooks = { open: (path, o) => Index.openResolved(path, o), run: (idx, fn, meta) => idx.run(fn, meta) }
+    setHooks = {
+      open: (path, o) => Index.openResolved(path, o),
+      run: (idx, fn, meta) => idx.run(fn, meta),
+      enqueue: (idx, fn, options, what, meta) => idx.enqueue((_tx, c) => fn(c), options, what, meta),
+    }
   }
 
   readonly path: string
@@ -382,7 +395,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
     return this.writes === null ? Promise.resolve() : this.writes.flush()
   }
 
-  private enqueue<T>(fn: (tx: Transaction<K>) => T, options: AsyncTransactionOptions | undefined, what: string, meta: boolean): Promise<T> {
+  private enqueue<T>(fn: (tx: Transaction<K>, c: TransactionControl<K>) => T, options: AsyncTransactionOptions | undefined, what: string, meta: boolean): Promise<T> {
     try {
       this.checkOpen()
       if (this.opts.readOnly) throw new TailrootError('READ_ONLY', `${this.path}: opened readOnly; writes are refused`, { path: this.path })

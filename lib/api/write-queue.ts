@@ -37,7 +37,8 @@ export interface GroupHost<K extends Key> {
 }
 
 interface Call<K extends Key> {
-  fn: (tx: Transaction<K>) => unknown
+  /** The callback; `c` is the transaction's control, for IndexSet's scoped writes. */
+  fn: (tx: Transaction<K>, c: TransactionControl<K>) => unknown
   /** The checked `meta` option (undefined: none given). */
   meta: Buffer | null | undefined
   signal: AbortSignal | undefined
@@ -79,7 +80,7 @@ export class WriteQueue<K extends Key> {
   }
 
   /** Queues a call; its promise settles once the group holding it is durable (or failed). */
-  enqueue<T>(fn: (tx: Transaction<K>) => T, o: QueueOptions = {}): Promise<T> {
+  enqueue<T>(fn: (tx: Transaction<K>, c: TransactionControl<K>) => T, o: QueueOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const call: Call<K> = {
         fn, meta: o.meta, signal: o.signal, resolve: resolve as (v: unknown) => void, reject, onAbort: null, waiters: null,
@@ -214,7 +215,7 @@ export class WriteQueue<K extends Key> {
       try {
         // In call order: the group's commit stores the last meta of a call that did not throw.
         if (call.meta !== undefined) c.setMeta(call.meta)
-        value = this.host.run(c.tx, () => call.fn(c.tx))
+        value = this.host.run(c.tx, () => call.fn(c.tx, c))
         if (isThenable(value)) {
           ;(value as PromiseLike<unknown>).then(undefined, () => {})
           throw invalid(`${this.host.path}: the transaction callback returned a promise; it must be synchronous (nothing was written)`)

@@ -45,5 +45,13 @@ function sets(o: IndexOptions): void {
   void n
   // @ts-expect-error a snapshot's index has no insert
   snap.index(city).insert('x', 1)
+  const ins: Promise<boolean> = city.insertAsync('Lyon', 1)
+  void ins
+  // @ts-expect-error the async writes take the index's key type too
+  void city.insertAsync(new Uint8Array(1), 1)
+  // @ts-expect-error insertAsync takes no meta
+  void email.deleteAsync(new Uint8Array(1), 1, { meta: new Uint8Array(1) })
+  const r: Promise<number> = set.transactionAsync(tx => tx.index(city).count(), { meta: null })
+  void r
 }
 void sets

@@ -11,11 +11,11 @@ import type { TypedKey } from '../../format/typed-key.ts'
 import type { Key } from '../../keys.ts'
 import type { VerifyProgress, VerifyResult } from '../../verify.ts'
 import type { CompactOptions, CompactResult } from '../compact.ts'
-import { Index, openSetFile, runTransaction } from '../handle.ts'
+import { Index, openSetFile, queueTransaction, runTransaction } from '../handle.ts'
 import type { IndexStats } from '../handle.ts'
 import type { KeyEncoding } from '../../format/header.ts'
 import { resolveOpenOptions, transactionOptions } from '../options.ts'
-import type { OpenOptions, ResolvedOptions, TransactionOptions } from '../options.ts'
+import type { AsyncTransactionOptions, AsyncWriteOptions, OpenOptions, ResolvedOptions, TransactionOptions } from '../options.ts'
 import { viewCheckOpen } from '../view.ts'
 import { listEntries } from './catalog-view.ts'
 import { SetContext } from './context.ts'
@@ -114,7 +114,10 @@ export class IndexSet {
     ctx.entries.set(name, e)
     ctx.check(e, o)
     let h = this.#handles.get(name)
-    if (h === undefined) this.#handles.set(name, h = new NamedIndex<Key>(this.#raw, e, ctx.codec(e), fn => this.transaction(fn)))
+    if (h === undefined) {
+      h = new NamedIndex<Key>(this.#raw, e, ctx.codec(e), fn => this.transaction(fn), (fn, options, what) => this.queue(fn, options, what, false))
+      this.#handles.set(name, h)
+    }
     return h
   }
 
@@ -136,6 +139,31 @@ export class IndexSet {
     const { meta } = transactionOptions(options, `${this.path}: transaction`, this.#raw.pageSize)
     const created: CatalogEntry[] = []
     const result = runTransaction(this.#raw, c => fn(new SetTransaction(c, this.#ctx, e => created.push(e))), meta)
+    for (const e of created) this.#ctx.entries.set(e.name, e)
+    return result
+  }
+
+  /**
+   * transaction() as an asynchronous write of the set (see Index.transactionAsync): `fn` runs
+   * when its turn comes, against the newest state including every write queued before it; its
+   * changes, in every index, join the next group commit atomically, and the promise resolves with
+   * its result once that commit is durable. When `fn` throws, only its own changes (indexes it
+   * created included) are dropped and the promise rejects with what it threw.
+   */
+  transactionAsync<T>(fn: (tx: SetTransaction) => T, options?: AsyncTransactionOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(invalid(`${this.path}: transactionAsync: expected a function`))
+    return this.queue(fn, options, 'transactionAsync', true)
+  }
+
+  /** Resolves when every asynchronous write of the set queued so far has settled. */
+  flush(): Promise<void> { return this.#raw.flush() }
+
+  private async queue<T>(fn: (tx: SetTransaction) => T, options: AsyncWriteOptions | AsyncTransactionOptions | undefined, what: string, meta: boolean): Promise<T> {
+    let created: CatalogEntry[] = []
+    const result = await queueTransaction(this.#raw, c => {
+      created = []
+      return fn(new SetTransaction(c, this.#ctx, e => created.push(e)))
+    }, options, what, meta)
     for (const e of created) this.#ctx.entries.set(e.name, e)
     return result
   }
