@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'READ_ONLY'
   | 'CLOSED'
   | 'IO'
+  | 'ABORTED'
 
 export interface ErrorDetails {
   path?: string

@@ -13,11 +13,17 @@ import { TailrootError } from './errors.ts'
 import { COMMIT_DATA_SYNCED } from './format/constants.ts'
 import { comparePair, isLeaf } from './format/node.ts'
 import type { TreeNode } from './format/node.ts'
+import { EMPTY_COMMIT } from './format/commit.ts'
 import type { Commit } from './format/commit.ts'
 import { IndexFile } from './store/file.ts'
-import { pendingOf } from './store/log-chain.ts'
+import { commitChain } from './store/history.ts'
+import { chainLivePages, pendingOf } from './store/log-chain.ts'
 import type { PendingState } from './store/log-chain.ts'
+import { spaceFigures } from './store/space.ts'
+import type { SpaceFigures } from './store/space.ts'
 import { hasPair } from './tree/read.ts'
+import { mergedWalk } from './tree/merged.ts'
+import { checkSetPairs } from './verify-set.ts'
 import type { RejectedCommit } from './store/tail-scan.ts'
 import { nodeVfs } from './store/vfs.ts'
 import type { Vfs } from './store/vfs.ts'
@@ -27,7 +33,7 @@ export interface VerifyError {
   message: string
 }
 
-export interface VerifyResult {
+export interface VerifyResult extends SpaceFigures {
   ok: boolean
   /** The first MAX_ERRORS errors found. */
   errors: VerifyError[]
@@ -36,8 +42,22 @@ export interface VerifyResult {
   /** The commit checked (0 when the file has none yet). */
   sequence: number
   entries: number
+  /** Pages reached from the commit's root (pagesLive is what the commit records). */
   pages: number
+  /** Commits in the file, along the previous-commit links (up to a broken one, which is an error). */
+  commits: number
 }
+
+/** Progress of a long check: pages checked so far of the pages the commit records. */
+export type VerifyProgress = (p: { done: number; total: number }) => void
+
+/** The figures of a file whose header cannot be read. */
+const NO_FIGURES: SpaceFigures & { commits: number } = {
+  pagesLive: 0, pagesTotal: 0, fileBytes: 0, liveBytes: 0, garbageRatio: 0, lastCommitTime: null, tailBytes: 0, commits: 0,
+}
+
+/** How often (in pages checked) progress is reported. */
+const PROGRESS_PAGES = 256
 
 /** The most errors a result lists; a crafted file could otherwise give one per page or more. */
 export const MAX_ERRORS = 100
@@ -54,8 +74,8 @@ class ErrorList {
     else this.omitted++
   }
 
-  result(sequence: number, entries: number, pages: number): VerifyResult {
-    return { ok: this.kept.length === 0, errors: this.kept, omittedErrors: this.omitted, sequence, entries, pages }
+  result(sequence: number, entries: number, pages: number, figures: SpaceFigures & { commits: number }): VerifyResult {
+    return { ok: this.kept.length === 0, errors: this.kept, omittedErrors: this.omitted, sequence, entries, pages, ...figures }
   }
 }
 
@@ -111,7 +131,7 @@ function verifyPending(f: IndexFile, c: Commit, n: number, errors: ErrorList): P
   return pend
 }
 
-export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
+export function verifyFile(path: string, vfs: Vfs = nodeVfs, onProgress?: VerifyProgress): VerifyResult {
   const errors = new ErrorList()
   let f: IndexFile
   try {
@@ -119,7 +139,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
   } catch (err) {
     if (err instanceof TailrootError && err.code === 'CORRUPT') {
       errors.push({ page: 0, message: err.message })
-      return errors.result(0, 0, 0)
+      return errors.result(0, 0, 0, NO_FIGURES)
     }
     throw err
   }
@@ -127,7 +147,10 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
     const c = f.findNewestCommit(0, (r: RejectedCommit) => {
       errors.push({ page: r.commit.page, message: `${path}: ${r.reason}; the index opens at an older commit` })
     })
-    if (c === null) return errors.result(0, 0, 0)
+    const figures = (commit: Commit): SpaceFigures & { commits: number } => ({
+      ...spaceFigures(f.size(), f.pageSize, commit), commits: countHistory(f, commit, errors),
+    })
+    if (c === null) return errors.result(0, 0, 0, figures(EMPTY_COMMIT))
     // The scan checked the data of any commit without COMMIT_DATA_SYNCED; a synced one is trusted
     // on open, so only here is its data read.
     if ((c.flags & COMMIT_DATA_SYNCED) !== 0 && f.dataCrc(c) !== c.dataCrc) errors.push({ page: c.page, message: `${path}: commit ${c.sequence} at page ${c.page}: data checksum of pages ${c.firstDataPage}..${c.page - 1} does not match` })
@@ -142,6 +165,7 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
         return -1
       }
       pages++
+      if (onProgress !== undefined && pages % PROGRESS_PAGES === 0) onProgress({ done: pages, total: Math.max(pages, c.livePages) })
       let node: TreeNode
       try {
         node = f.node(page, level)
@@ -189,12 +213,35 @@ export function verifyFile(path: string, vfs: Vfs = nodeVfs): VerifyResult {
       const what = pend.log.empty ? `the tree holds ${n}` : `the tree holds ${n} and the pending changes add ${pend.log.net}`
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.entryCount} entries but ${what}` })
     }
-    if (pend !== null) pages += pend.pages
+    if (pend !== null) pages += chainLivePages(c, pend)
     if ((c.root !== 0 || c.logHead !== 0) && errors.kept.length === 0 && pages !== c.livePages) {
       errors.push({ page: c.page, message: `${path}: commit ${c.sequence} records ${c.livePages} live pages but ${pages} are reachable` })
     }
-    return errors.result(c.sequence, c.entryCount, pages)
+    if (f.header.set === true && n >= 0 && pend !== null && errors.kept.length === 0) {
+      const m = { src: f, tree: { root: c.root, height: c.height, count: n }, log: pend.log }
+      try {
+        checkSetPairs(path, mergedWalk(m, 0, n + pend.log.net, false), message => errors.push({ message }))
+      } catch (err) {
+        if (!(err instanceof TailrootError)) throw err
+        errors.push({ ...(err.page === undefined ? {} : { page: err.page }), message: err.message })
+      }
+    }
+    onProgress?.({ done: pages, total: pages })
+    return errors.result(c.sequence, c.entryCount, pages, figures(c))
   } finally {
     f.release()
   }
+}
+
+/** The commits along the previous-commit links from `newest`; a broken link is an error. */
+function countHistory(f: IndexFile, newest: Commit, errors: ErrorList): number {
+  if (newest.page === 0) return 0
+  let n = 0
+  try {
+    for (const _ of commitChain(f, newest)) n++
+  } catch (err) {
+    if (!(err instanceof TailrootError)) throw err
+    errors.push({ ...(err.page === undefined ? {} : { page: err.page }), message: `${err.message} (the commit history is broken; the commits above it are intact)` })
+  }
+  return n
 }

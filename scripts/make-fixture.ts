@@ -90,17 +90,16 @@ function main(): void {
   })
   // Commit 3: metadata, more deletes and inserts.
   idx.transaction(tx => {
-    tx.setMetadata(Buffer.from('tailroot fixture v1 \u00e9\u{1F600}', 'utf8'))
     for (const [k, r] of [...idx.range({ gte: 'b', lt: 'f' })].slice(0, 25)) tx.delete(k, r)
     tx.insert('Ω omega', 9)
-  })
+  }, { meta: Buffer.from('tailroot fixture v1 \u00e9\u{1F600}', 'utf8') })
   // Commit 4: an autocommit insert (carries the metadata forward).
   idx.insert('zz-last', 77)
   const st = idx.stats()
   if (st.height < 2) throw new Error(`height ${st.height} < 2`)
   if (st.sequence < 4) throw new Error('fewer than 4 commits')
   const pairs = [...idx.range()] as [string, number][]
-  const metadata = idx.metadata
+  const metadata = idx.meta
   idx.close()
   fs.rmSync(`${file}.lock`, { force: true })
 

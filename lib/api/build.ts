@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { TailrootError, invalid, ioError, naming } from '../errors.ts'
 import { FILE_ID_SIZE, FORMAT_VERSION, maxKeyBytes } from '../format/constants.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
+import type { Commit } from '../format/commit.ts'
 import { encodeHeader } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
 import { decodeNode, isLeaf } from '../format/node.ts'
@@ -14,11 +15,12 @@ import { KeyCodec } from '../keys.ts'
 import { CommitWriter } from '../store/commit-writer.ts'
 import { IndexFile } from '../store/file.ts'
 import { TreeBuilder } from '../tree/build.ts'
+import type { Durability } from '../store/commit-writer.ts'
+import type { Vfs } from '../store/vfs.ts'
 import { resolveBuildOptions } from './options.ts'
 import type { ResolvedBuildOptions } from './options.ts'
 
 export type Pair<K> = readonly [K, number]
-
 
 export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, options: unknown): ResolvedBuildOptions {
   if (typeof path !== 'string' || path.length === 0) throw invalid('Index.build: path must be a non-empty string')
@@ -33,41 +35,83 @@ export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, o
     formatVersion: FORMAT_VERSION, pageSize: o.pageSize, keyEncoding: o.keyEncoding, unique: o.unique,
     fileId: randomBytes(FILE_ID_SIZE), createdAt: Date.now(),
   }
-  const codec = new KeyCodec(o.keyEncoding, maxKeyBytes(o.pageSize), path)
   const tmp = `${path}.build-${randomBytes(6).toString('hex')}.tmp`
-  try {
-    if (!vfs.createExclusive(tmp, encodeHeader(header))) throw invalid(`${tmp}: temporary file exists`)
-  } catch (err) { throw ioError(tmp, 'creating', err) }
+  writeNewFile(vfs, tmp, header, entries, {
+    fill: o.fill, durability: o.durability, codec: new KeyCodec(o.keyEncoding, maxKeyBytes(o.pageSize), path), first: FIRST_COMMIT,
+  })
   let published = false
-  let f: IndexFile | null = null
   try {
-    f = IndexFile.open(vfs, tmp, true, 0)
-    if (Array.isArray(entries)) {
-      const enc = encodeAll(entries, codec)
-      if (!isSorted(enc)) enc.sort(comparePairs)
-      writeFirstCommit(f, header, o, codec, enc, true)
-    } else {
-      try {
-        writeFirstCommit(f, header, o, codec, entries, false)
-      } catch (err) {
-        if (!(err instanceof Unsorted)) throw err
-        // Input was not sorted: take back what was written, add the rest, sort, and start over.
-        const all = readBackLeaves(f)
-        for (const p of err.rest) all.push(p)
-        for (const p of err.iterator) all.push(encodePair(p, codec))
-        all.sort(comparePairs)
-        f.truncatePages(1)
-        writeFirstCommit(f, header, o, codec, all, true)
-      }
-    }
     if (!vfs.publish(tmp, path)) throw invalid(`${path}: Index.build creates a new index, but the file already exists`)
     published = true
     return o
   } finally {
-    f?.release()
     if (!published) {
       try { vfs.remove(tmp) } catch { /* the original error matters more */ }
     }
+  }
+}
+
+/** What a new file's one commit carries besides its tree. */
+export interface FirstCommit {
+  sequence: number
+  meta: Buffer | null
+}
+
+const FIRST_COMMIT: FirstCommit = { sequence: 1, meta: null }
+
+/** How writeNewFile writes. */
+export interface NewFileSettings {
+  /** Fraction of each leaf page to fill. */
+  fill: number
+  durability: Durability
+  /** Encodes and checks the keys; names the index in errors. */
+  codec: KeyCodec
+  first: FirstCommit
+}
+
+/**
+ * Creates the file `tmp` (which must not exist) with `header`, and writes the pairs into it
+ * bottom-up as its one commit (none for no pairs and a first sequence of 0). Sorted input streams
+ * with memory bounded by the tree height; unsorted input is sorted in memory. Removes `tmp` when
+ * anything fails. Returns the commit written.
+ */
+export function writeNewFile(vfs: Vfs, tmp: string, header: FileHeader, pairs: Iterable<unknown>, s: NewFileSettings): Commit {
+  try {
+    if (!vfs.createExclusive(tmp, encodeHeader(header))) throw invalid(`${tmp}: temporary file exists`)
+  } catch (err) { throw ioError(tmp, 'creating', err) }
+  let done = false
+  let f: IndexFile | null = null
+  try {
+    f = IndexFile.open(vfs, tmp, true, 0)
+    const c = writePairs(f, header, s, pairs)
+    done = true
+    return c
+  } finally {
+    f?.release()
+    if (!done) {
+      try { vfs.remove(tmp) } catch { /* the original error matters more */ }
+    }
+  }
+}
+
+/** The pairs as the first commit of `f`, sorted first if they turn out not to be. */
+function writePairs(f: IndexFile, h: FileHeader, s: NewFileSettings, entries: Iterable<unknown>): Commit {
+  if (Array.isArray(entries)) {
+    const enc = encodeAll(entries, s.codec)
+    if (!isSorted(enc)) enc.sort(comparePairs)
+    return writeFirstCommit(f, h, s, enc, true)
+  }
+  try {
+    return writeFirstCommit(f, h, s, entries, false)
+  } catch (err) {
+    if (!(err instanceof Unsorted)) throw err
+    // Input was not sorted: take back what was written, add the rest, sort, and start over.
+    const all = readBackLeaves(f)
+    for (const p of err.rest) all.push(p)
+    for (const p of err.iterator) all.push(encodePair(p, s.codec))
+    all.sort(comparePairs)
+    f.truncatePages(1)
+    return writeFirstCommit(f, h, s, all, true)
   }
 }
 
@@ -105,12 +149,13 @@ class Unsorted extends Error {
 }
 
 /** Streams the pairs into a tree and commits it as the file's first commit. */
-function writeFirstCommit(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, codec: KeyCodec, pairs: Iterable<unknown>, encoded: boolean): void {
+function writeFirstCommit(f: IndexFile, h: FileHeader, s: NewFileSettings, pairs: Iterable<unknown>, encoded: boolean): Commit {
   // Two syncs (COMMIT_DATA_SYNCED): a build is one commit, so the second sync costs nothing that
   // matters, and open then trusts the data instead of checksumming it; a page damaged later gives
   // CORRUPT where it is read instead of silently hiding the whole build.
-  const w = new CommitWriter(f, EMPTY_COMMIT, o.durability, false)
-  const b = new TreeBuilder(h.pageSize, o.fill, n => w.append(n))
+  const w = new CommitWriter(f, { ...EMPTY_COMMIT, sequence: s.first.sequence - 1 }, s.durability, false)
+  const b = new TreeBuilder(h.pageSize, s.fill, n => w.append(n))
+  const codec = s.codec
   let lastK: string | null = null
   let lastR = -1
   const it = pairs[Symbol.iterator]()
@@ -121,7 +166,7 @@ function writeFirstCommit(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, 
       if (c === 0) continue
       if (c < 0) { w.flush(); throw new Unsorted(pendingOf(b, k, r), it) }
       if (h.unique && k === lastK) {
-        throw new TailrootError('UNIQUE_VIOLATION', `${f.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} has more than one rowId (${lastR} and ${r}) in a unique index`)
+        throw new TailrootError('UNIQUE_VIOLATION', `${codec.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} has more than one rowId (${lastR} and ${r}) in a unique index`)
       }
     }
     b.add(k, r)
@@ -129,7 +174,8 @@ function writeFirstCommit(f: IndexFile, h: FileHeader, o: ResolvedBuildOptions, 
     lastR = r
   }
   const tree = b.finish()
-  w.commit({ root: tree.root, height: tree.height, entryCount: tree.count, livePages: w.written, meta: null, logPrevHead: 0, chainBefore: 0 })
+  if (tree.height === 0 && s.first.sequence === 0) return EMPTY_COMMIT
+  return w.commit({ root: tree.root, height: tree.height, entryCount: tree.count, livePages: w.written, meta: s.first.meta, logPrevHead: 0, chainBefore: 0 })
 }
 
 /** The builder's unwritten pairs plus the out-of-order one. */

@@ -1,6 +1,6 @@
-/** Option parsing for Index.open and Index.build: defaults, validation, and their documentation. */
+/** Option parsing for Index.open, Index.build and the asynchronous writes: defaults, validation, and their documentation. */
 import { invalid } from '../errors.ts'
-import { DEFAULT_MAX_PENDING, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize } from '../format/constants.ts'
+import { DEFAULT_MAX_PENDING, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MIN_PAGE_SIZE, isValidPageSize, maxMetaBytes } from '../format/constants.ts'
 import type { KeyEncoding } from '../format/header.ts'
 import type { Vfs } from '../store/vfs.ts'
 import { nodeVfs } from '../store/vfs.ts'
@@ -16,7 +16,7 @@ export interface OpenOptions {
   readOnly?: boolean
   /** At most one rowId per key; only when creating, else must match the file. */
   unique?: boolean
-  /** 'utf8' (string keys, default) or 'binary' (Uint8Array keys); fixed at creation. */
+  /** 'utf8' (string keys, default), 'binary' (Uint8Array keys) or 'typed' (TypedKey keys); fixed at creation. */
   keyEncoding?: KeyEncoding
   /** Page size in bytes, a power of two from 512 to 65536 (default 4096); fixed at creation. */
   pageSize?: number
@@ -52,6 +52,26 @@ export interface OpenOptions {
   vfs?: Vfs
 }
 
+/** Options of Index.transaction and IndexSet.transaction (and transactionAsync). */
+export interface TransactionOptions {
+  /**
+   * Bytes the commit stores as its metadata, atomically with the transaction's changes: at most
+   * min(1024, pageSize − 100) bytes; an empty array stores none. null clears the metadata.
+   * Given (a Uint8Array or null), the transaction commits even when it changed nothing else;
+   * left out, the commit carries the previous commit's metadata forward.
+   */
+  meta?: Uint8Array | null
+}
+
+/** Options of Index.insertAsync and deleteAsync. */
+export interface AsyncWriteOptions {
+  /** Aborting it rejects the call with ABORTED while the call waits (queued, or for the lock); not once its commit has begun. */
+  signal?: AbortSignal
+}
+
+/** Options of Index.transactionAsync: those of transaction and of the other asynchronous writes. */
+export interface AsyncTransactionOptions extends AsyncWriteOptions, TransactionOptions {}
+
 export interface BuildOptions {
   unique?: boolean
   keyEncoding?: KeyEncoding
@@ -81,6 +101,8 @@ export interface ResolvedOptions {
   maxStalenessMs: number
   maxPendingChanges: number
   vfs: Vfs
+  /** Open (or create) a set file of named indexes (FORMAT.md §12): IndexSet only, never a user option. */
+  set: boolean
 }
 
 const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'preallocate', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
@@ -116,7 +138,7 @@ const MAX_PENDING_LIMIT = 0x7fffffff
 
 function encoding(v: unknown): KeyEncoding | undefined {
   if (v === undefined) return undefined
-  if (v !== 'utf8' && v !== 'binary') throw invalid(`option keyEncoding must be 'utf8' or 'binary', got ${String(v)}`)
+  if (v !== 'utf8' && v !== 'binary' && v !== 'typed') throw invalid(`option keyEncoding must be 'utf8', 'binary' or 'typed', got ${String(v)}`)
   return v
 }
 
@@ -138,8 +160,8 @@ function vfs(v: unknown): Vfs {
   return v as Vfs
 }
 
-export function resolveOpenOptions(o: unknown): ResolvedOptions {
-  const r = checkObject(o, OPEN_KEYS, 'Index.open options')
+export function resolveOpenOptions(o: unknown, what = 'Index.open options'): ResolvedOptions {
+  const r = checkObject(o, OPEN_KEYS, what)
   const create = bool(r.create, 'create')
   const readOnly = bool(r.readOnly, 'readOnly') ?? false
   if (readOnly && create === true) throw invalid('options readOnly and create: true contradict each other: a readOnly open never creates a file')
@@ -156,6 +178,7 @@ export function resolveOpenOptions(o: unknown): ResolvedOptions {
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
     maxPendingChanges: maxPending(r.maxPendingChanges),
     vfs: vfs(r.vfs),
+    set: false,
   }
 }
 
@@ -183,4 +206,62 @@ export function resolveBuildOptions(o: unknown): ResolvedBuildOptions {
     fill,
     open: { ...open, create: false },
   }
+}
+
+/** A description of a value a caller gave, for an error message. */
+function given(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  switch (typeof v) {
+    case 'string': return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)})`
+    case 'number': case 'bigint': case 'boolean': return `the ${typeof v} ${String(v)}`
+    case 'object': {
+      const name = (v as { constructor?: { name?: unknown } }).constructor?.name
+      return typeof name === 'string' && name !== '' && name !== 'Object' ? `an object (${name})` : 'an object'
+    }
+    default: return `a ${typeof v}`
+  }
+}
+
+/**
+ * Checks a transaction's `meta` option against the limit of `pageSize` (FORMAT.md §8): undefined
+ * (keep the previous commit's), null or an empty array (none), or a copy of the bytes.
+ */
+function metaOption(meta: unknown, what: string, pageSize: number): Buffer | null | undefined {
+  if (meta === undefined) return undefined
+  if (meta === null) return null
+  if (!(meta instanceof Uint8Array)) throw invalid(`${what}: option meta must be a Uint8Array (a Buffer is one) or null, got ${given(meta)}`)
+  const max = maxMetaBytes(pageSize)
+  if (meta.length > max) throw invalid(`${what}: option meta is ${meta.length} bytes; the maximum is ${max} (page size ${pageSize})`)
+  return meta.length === 0 ? null : Buffer.from(meta)
+}
+
+/** The checked options of a transaction: `meta` as metaOption() returns it. */
+export interface CheckedTransactionOptions {
+  meta?: Buffer | null
+  signal?: AbortSignal
+}
+
+function optionsObject(o: unknown, what: string, allowed: readonly string[]): Record<string, unknown> {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw invalid(`${what}: options must be an object, got ${given(o)}`)
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(`${what}: unknown option '${k}'`)
+  return o as Record<string, unknown>
+}
+
+/** Checks the options of Index.transaction or IndexSet.transaction, for a file of `pageSize`. */
+export function transactionOptions(o: unknown, what: string, pageSize: number): CheckedTransactionOptions {
+  if (o === undefined) return {}
+  const r = optionsObject(o, what, ['meta'])
+  const meta = metaOption(r.meta, what, pageSize)
+  return meta === undefined ? {} : { meta }
+}
+
+/** Checks the options of an asynchronous write (`meta` only for transactionAsync). */
+export function asyncOptions(o: unknown, what: string, allowMeta: boolean, pageSize: number): CheckedTransactionOptions {
+  if (o === undefined) return {}
+  const r = optionsObject(o, what, allowMeta ? ['signal', 'meta'] : ['signal'])
+  const signal = r.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}: option signal must be an AbortSignal, got ${given(signal)}`)
+  const meta = metaOption(r.meta, what, pageSize)
+  return { ...(signal === undefined ? {} : { signal }), ...(meta === undefined ? {} : { meta }) }
 }

@@ -1,12 +1,22 @@
 /** Range options normalised in one place: key bounds and `after` become pair bounds. */
 import { invalid, naming } from '../errors.ts'
 import type { KeyCodec } from '../keys.ts'
+import type { TypedKey } from '../format/typed-key.ts'
+
+/** What `prefix` takes: a string (utf8), bytes (binary), or for typed keys an array, a string or bytes. */
+export type PrefixOf<K> = [K] extends [string] ? string : [K] extends [Uint8Array] ? Uint8Array : readonly TypedKey[] | string | Uint8Array
 
 export interface KeyBounds<K> {
   gt?: K
   gte?: K
   lt?: K
   lte?: K
+  /**
+   * Only the keys that start with this: a string or bytes prefix of a utf8 or binary key; for a
+   * typed index, the tuples whose leading elements equal the array's, or the strings (byte
+   * strings) that start with a string (Uint8Array). Intersected with the other bounds.
+   */
+  prefix?: PrefixOf<K>
 }
 
 export interface RangeOptions<K> extends KeyBounds<K> {
@@ -33,7 +43,7 @@ export interface NormalRange {
   limit: number
 }
 
-const BOUND_KEYS = ['gt', 'gte', 'lt', 'lte']
+const BOUND_KEYS = ['gt', 'gte', 'lt', 'lte', 'prefix']
 const RANGE_KEYS = new Set([...BOUND_KEYS, 'after', 'reverse', 'offset', 'limit'])
 
 function count(v: unknown, name: string, dflt: number): number {
@@ -63,6 +73,12 @@ function normalise(o: unknown, codec: KeyCodec, boundsOnly: boolean): NormalRang
   if (r.gt !== undefined) lower = { key: codec.encode(r.gt, 'gt', true), rowId: Infinity }
   if (r.lte !== undefined) upper = { key: codec.encode(r.lte, 'lte', true), rowId: Infinity }
   if (r.lt !== undefined) upper = { key: codec.encode(r.lt, 'lt', true), rowId: -1 }
+  if (r.prefix !== undefined) {
+    const p = codec.prefix(r.prefix)
+    lower = maxBound(lower, { key: p, rowId: -1 })
+    const end = prefixEnd(p)
+    if (end !== null) upper = minBound(upper, { key: end, rowId: -1 })
+  }
   const reverse = r.reverse === undefined ? false : r.reverse
   if (typeof reverse !== 'boolean') throw invalid('range option reverse must be a boolean')
   if (r.after !== undefined) {
@@ -75,6 +91,12 @@ function normalise(o: unknown, codec: KeyCodec, boundsOnly: boolean): NormalRang
     if (!reverse) lower = maxBound(lower, { key, rowId: rowId + 1 })
     else upper = minBound(upper, { key, rowId })
   }
+  if (codec.scope !== null) {
+    // A named index of a set file is the range of its prefix (FORMAT.md §12).
+    lower = maxBound(lower, { key: codec.scope, rowId: -1 })
+    const end = prefixEnd(codec.scope)
+    if (end !== null) upper = minBound(upper, { key: end, rowId: -1 })
+  }
   return { lower, upper, reverse, offset: count(r.offset, 'offset', 0), limit: count(r.limit, 'limit', Infinity) }
 }
 
@@ -86,4 +108,12 @@ function maxBound(a: PairBound | null, b: PairBound): PairBound {
 }
 function minBound(a: PairBound | null, b: PairBound): PairBound {
   return a === null || less(b, a) ? b : a
+}
+
+/** The least byte string above every string that starts with `p`; null when there is none. */
+function prefixEnd(p: string): string | null {
+  let n = p.length
+  while (n > 0 && p.charCodeAt(n - 1) === 0xff) n--
+  if (n === 0) return null
+  return p.slice(0, n - 1) + String.fromCharCode(p.charCodeAt(n - 1) + 1)
 }

@@ -29,8 +29,8 @@ export class Snapshot<K extends Key = string> extends ReadView<K> {
     return this.#commit.sequence
   }
 
-  /** The metadata blob of the pinned commit, or null. */
-  get metadata(): Buffer | null {
+  /** The metadata of the pinned commit (a copy), or null when none was set. */
+  get meta(): Buffer | null {
     this.checkOpen()
     return this.#commit.meta ? Buffer.from(this.#commit.meta) : null
   }

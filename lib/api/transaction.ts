@@ -10,7 +10,6 @@
  * half of it) nor read its internals.
  */
 import { TailrootError, invalid } from '../errors.ts'
-import { maxMetaBytes } from '../format/constants.ts'
 import type { Key, KeyCodec } from '../keys.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
@@ -28,10 +27,20 @@ export interface TransactionBase {
   /** The commit's pending changes. */
   log: ChangeLog
   sequence: number
-  pageSize: number
   unique: boolean
   codec: KeyCodec
 }
+
+/** The state of a transaction at a savepoint (TransactionControl.savepoint). */
+export interface Savepoint {
+  readonly log: ChangeLog
+  readonly flushes: number
+  readonly changed: boolean
+  readonly meta: Buffer | null | undefined
+}
+
+/** One change since the last savepoint, to undo it. */
+interface Undo { k: string; r: number; ins: boolean }
 
 /** What a finished transaction hands to the commit. */
 export interface TransactionResult {
@@ -54,7 +63,11 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   readonly #all = new Pending()
   #active = true
   #changed = false
-  #metadata: Buffer | null | undefined = undefined
+  #meta: Buffer | null | undefined = undefined
+  /** The changes since the last savepoint (null: no savepoint taken). */
+  #journal: Undo[] | null = null
+  /** How many times `#pending` was merged into `#log`. */
+  #flushes = 0
 
   constructor(base: TransactionBase) {
     super()
@@ -64,11 +77,11 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.tx = new Transaction<K>(this)
   }
 
-  /** Whether any call changed the index (returned true). */
+  /** Whether any call changed the index (returned true), or meta was given: whether to commit. */
   get changed(): boolean { return this.#changed }
 
-  /** New commit metadata; undefined keeps the previous commit's. */
-  get metadata(): Buffer | null | undefined { return this.#metadata }
+  /** The metadata the commit stores (the `meta` option); undefined keeps the previous commit's. */
+  get meta(): Buffer | null | undefined { return this.#meta }
 
   get sequence(): number {
     this.checkOpen()
@@ -90,6 +103,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (this.#pending.empty) return
     this.#log = this.#log.merge(this.#pending.toBatch())
     this.#pending.clear()
+    this.#flushes++
   }
 
   #merged(): { src: NodeSource; tree: TreeRoot; log: ChangeLog } {
@@ -103,45 +117,91 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
 
   insert(key: K, rowId: number): boolean {
     this.checkOpen()
-    const b = this.#base
-    const k = this.codec.encode(key)
-    const r = this.codec.rowId(rowId)
-    if (this.#present(k, r)) return false
-    if (b.unique) {
-      const m = this.#merged()
-      const n = mergedCountLess(m, k, Infinity) - mergedCountLess(m, k, -1) + this.#pending.keyDelta(k)
-      if (n > 0) {
-        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(this.codec.decode(k)).slice(0, 100))} already has a rowId in this unique index (inserting rowId ${r})`, { path: b.path })
-      }
-    }
-    this.#pending.insert(k, r)
-    this.#all.insert(k, r)
-    this.#changed = true
-    return true
+    return this.insertBytes(this.codec.encode(key), this.codec.rowId(rowId), this.#base.unique, this.codec)
   }
 
   delete(key: K, rowId: number): boolean {
     this.checkOpen()
-    const k = this.codec.encode(key)
-    const r = this.codec.rowId(rowId)
-    if (!this.#present(k, r)) return false
-    this.#pending.delete(k, r)
-    this.#all.delete(k, r)
+    return this.deleteBytes(this.codec.encode(key), this.codec.rowId(rowId))
+  }
+
+  /**
+   * Adds the encoded pair; with `unique`, UNIQUE_VIOLATION when its key has another rowId.
+   * `codec` decodes the key for that error, which names `index`. (A named index of a set passes its own settings.)
+   */
+  insertBytes(k: string, r: number, unique: boolean, codec: KeyCodec, index = 'this unique index'): boolean {
+    this.checkOpen()
+    const b = this.#base
+    if (this.#present(k, r)) return false
+    if (unique) {
+      const m = this.#merged()
+      const n = mergedCountLess(m, k, Infinity) - mergedCountLess(m, k, -1) + this.#pending.keyDelta(k)
+      if (n > 0) {
+        throw new TailrootError('UNIQUE_VIOLATION', `${b.path}: key ${JSON.stringify(String(codec.decode(k)).slice(0, 100))} already has a rowId in ${index} (inserting rowId ${r})`, { path: b.path })
+      }
+    }
+    this.#pending.insert(k, r)
+    this.#all.insert(k, r)
+    this.#journal?.push({ k, r, ins: true })
     this.#changed = true
     return true
   }
 
-  setMetadata(meta: Uint8Array | null): void {
+  /** Removes the encoded pair; false when it was absent. */
+  deleteBytes(k: string, r: number): boolean {
     this.checkOpen()
-    const path = this.#base.path
-    if (meta !== null && !(meta instanceof Uint8Array)) throw invalid(`${path}: metadata must be a Uint8Array or null`)
-    const max = maxMetaBytes(this.#base.pageSize)
-    if (meta && meta.length > max) throw invalid(`${path}: metadata is ${meta.length} bytes; the maximum is ${max}`)
-    this.#metadata = meta && meta.length > 0 ? Buffer.from(meta) : null
+    if (!this.#present(k, r)) return false
+    this.#pending.delete(k, r)
+    this.#all.delete(k, r)
+    this.#journal?.push({ k, r, ins: false })
+    this.#changed = true
+    return true
+  }
+
+  /**
+   * Sets the metadata the commit stores (checked by transactionOptions: null or non-empty bytes
+   * within the limit). A transaction given metadata commits even when nothing else changed.
+   */
+  setMeta(meta: Buffer | null): void {
+    this.checkOpen()
+    this.#meta = meta
     this.#changed = true
   }
 
-  /** Ends the transaction and returns its changes (with `metadata`, what the commit needs). */
+  /**
+   * Marks the current state; rollback() returns to the last savepoint taken. Used to run several
+   * callbacks in one transaction, each dropping only its own changes when it throws.
+   */
+  savepoint(): Savepoint {
+    this.checkOpen()
+    if (this.#journal === null) this.#journal = []
+    else this.#journal.length = 0
+    return { log: this.#log, flushes: this.#flushes, changed: this.#changed, meta: this.#meta }
+  }
+
+  /** Undoes every change since `sp`, which must be the last savepoint taken. */
+  rollback(sp: Savepoint): void {
+    this.checkOpen()
+    const j = this.#journal
+    if (j === null) throw new Error('internal error: rollback without a savepoint')
+    // Each change recorded a pair absent (insert) or present (delete); its inverse is effective.
+    const flushed = this.#flushes !== sp.flushes
+    for (let i = j.length - 1; i >= 0; i--) {
+      const u = j[i]!
+      if (u.ins) { this.#all.delete(u.k, u.r); if (!flushed) this.#pending.delete(u.k, u.r) }
+      else { this.#all.insert(u.k, u.r); if (!flushed) this.#pending.insert(u.k, u.r) }
+    }
+    if (flushed) {
+      // Part of the undone changes went into the log: rebuild it from the changes that remain.
+      this.#log = this.#all.empty ? this.#base.log : this.#base.log.merge(this.#all.toBatch())
+      this.#pending.clear()
+    }
+    j.length = 0
+    this.#changed = sp.changed
+    this.#meta = sp.meta
+  }
+
+  /** Ends the transaction and returns its changes (with `meta`, what the commit needs). */
   finish(): TransactionResult {
     this.checkOpen()
     this.#flush()
@@ -158,9 +218,9 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
 }
 
 /**
- * The transaction a callback of Index.transaction gets: reads that see its own writes, insert,
- * delete and setMetadata. It ends when the callback returns or throws; every call after that
- * throws CLOSED.
+ * The transaction a callback of Index.transaction gets: reads that see its own writes, insert
+ * and delete (the commit's metadata is the `meta` option of transaction()). It ends when the
+ * callback returns or throws; every call after that throws CLOSED.
  */
 export class Transaction<K extends Key = string> {
   readonly #c: TransactionControl<K>
@@ -184,6 +244,9 @@ export class Transaction<K extends Key = string> {
   insert(key: K, rowId: number): boolean { return this.#c.insert(key, rowId) }
   /** Removes the pair; false when it was absent. */
   delete(key: K, rowId: number): boolean { return this.#c.delete(key, rowId) }
-  /** Sets the metadata blob the commit will carry (null clears it). */
-  setMetadata(meta: Uint8Array | null): void { this.#c.setMetadata(meta) }
+}
+
+/** Whether a callback's result is a promise (or any thenable): transaction callbacks must be synchronous. */
+export function isThenable(v: unknown): boolean {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 }

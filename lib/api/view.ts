@@ -27,7 +27,20 @@ export interface ReadState extends MergedTree {
   file?: IndexFile
 }
 
+/** The state and open check of any view, for views that read through another (lib/api/set/). */
+let viewInternals: {
+  state: (v: ReadView<Key>, ordered: boolean) => ReadState
+  checkOpen: (v: ReadView<Key>) => void
+} | null = null
+
+export function viewState(v: ReadView<Key>, ordered: boolean): ReadState { return viewInternals!.state(v, ordered) }
+export function viewCheckOpen(v: ReadView<Key>): void { viewInternals!.checkOpen(v) }
+
 export abstract class ReadView<K extends Key = Key> {
+  static {
+    viewInternals = { state: (v, ordered) => v.readState(ordered), checkOpen: v => v.checkOpen() }
+  }
+
   protected abstract readonly codec: KeyCodec
 
   /**
@@ -71,6 +84,8 @@ export abstract class ReadView<K extends Key = Key> {
   /** The entries of `key`, or of the whole index (O(1)). Otherwise O(height). */
   count(key?: K): number {
     if (key === undefined) {
+      // A named index of a set file counts its key range, O(height).
+      if (this.codec.scope !== null) return this.countRange()
       const s = this.readState(false)
       return mergedCount(s) + (s.pending?.delta ?? 0)
     }
@@ -125,8 +140,9 @@ function decodeKeys(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: 
 }
 
 function* decodeSteps(it: Iterator<[string, number]>, codec: KeyCodec, checkOpen: () => void, hold: { pin: FilePin | null } | null): Generator<[Key, number]> {
-  // utf8 keys are decoded once per run of a key; binary keys get a fresh Buffer per pair.
-  const binary = codec.encoding === 'binary'
+  // utf8 keys are decoded once per run of a key; binary and typed keys, which the caller may
+  // change, get a fresh value per pair.
+  const binary = codec.encoding !== 'utf8'
   let last: string | null = null
   let decoded: Key = ''
   try {

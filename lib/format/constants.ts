@@ -40,8 +40,46 @@ export const HDR_MIN_BYTES = 64
 export const FILE_ID_SIZE = 16
 export const KEY_ENCODING_UTF8 = 0
 export const KEY_ENCODING_BINARY = 1
+export const KEY_ENCODING_TYPED = 2
 export const FLAG_UNIQUE = 0x01
-export const KNOWN_FILE_FLAGS = FLAG_UNIQUE
+/** A set of named indexes (FORMAT.md §12). */
+export const FLAG_SET = 0x02
+export const KNOWN_FILE_FLAGS = FLAG_UNIQUE | FLAG_SET
+
+/** Several indexes in one file (FORMAT.md §12). */
+export const SET_NUMBER_BYTES = 2
+/** The index number of the catalog. */
+export const SET_CATALOG = 0
+export const MAX_SET_INDEXES = 65535
+export const MAX_INDEX_NAME_BYTES = 200
+/** A catalog entry's rowId is number · CATALOG_NUMBER_FACTOR + encoding · CATALOG_ENCODING_FACTOR + unique. */
+export const CATALOG_NUMBER_FACTOR = 8
+export const CATALOG_ENCODING_FACTOR = 2
+
+/** Typed keys (FORMAT.md §4.1): element tags, in key order, and the other reserved bytes. */
+export const TK_END = 0x00
+export const TK_ESCAPE = 0x01
+export const TK_NULL = 0x10
+export const TK_FALSE = 0x20
+export const TK_TRUE = 0x21
+export const TK_NEG_INFINITY = 0x30
+export const TK_NEGATIVE = 0x31
+export const TK_ZERO = 0x32
+export const TK_POSITIVE = 0x33
+export const TK_POS_INFINITY = 0x34
+export const TK_DATE = 0x40
+export const TK_STRING = 0x50
+export const TK_BYTES = 0x60
+export const TK_TUPLE = 0x70
+export const TK_KIND_NUMBER = 0x00
+export const TK_KIND_BIGINT = 0x01
+export const TK_EXPONENT_BIAS = 0x8000
+/** The largest bigint exponent: |n| < 2^(TK_MAX_EXPONENT + 1). */
+export const TK_MAX_EXPONENT = 0x7fff
+/** The most arrays a typed key nests, the key itself counting as one. */
+export const TK_MAX_DEPTH = 16
+/** The largest |Date time value| in ms, as ECMAScript allows it. */
+export const TK_MAX_DATE_MS = 8.64e15
 
 /** Varints (FORMAT.md §3). */
 export const MAX_VARINT_BYTES = 8
@@ -82,12 +120,15 @@ export const CMT_OFF_INLINE_LENGTH = 98
 export const CMT_OFF_META = 100
 export const COMMIT_DATA_SYNCED = 0x01
 export const COMMIT_PREV_DURABLE = 0x02
+export const COMMIT_SUPERSEDED = 0x04
 export const MAX_META_BYTES = 1024
 
 /** Change records (FORMAT.md §10): the low bit of a record's first varint. */
 export const LOG_OP_INSERT = 1
 /** Records a pending chain holds before a commit folds them into the tree (the default of maxPendingChanges). */
 export const DEFAULT_MAX_PENDING = 131072
+/** Bytes of log pages and commit pages a pending chain holds before a commit folds it. */
+export const MAX_PENDING_BYTES = 4 * 1024 * 1024
 
 export const MAX_ROW_ID = Number.MAX_SAFE_INTEGER
 export const MAX_PAGE_NO = 0xffffffff

@@ -1,13 +1,12 @@
 /**
  * The commit protocol (FORMAT.md §8, "Writing a commit"), the only code that appends to an index
- * file: data pages after the previous commit, the syncs, the commit page, and the rollback of a
- * commit that failed before its commit page was whole. Used by Index (every commit) and by
- * Index.build (the first commit of a new file).
+ * file: data pages after the previous commit, preallocated zeros, the syncs, the commit page, and
+ * the rollback of a commit that failed before its commit page was whole. Used by Index (every
+ * commit, synchronous or asynchronous), by Index.build and compaction's copy (the first commit of
+ * a new file, never preallocated) and by compaction's superseded marker.
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, MAX_PAGE_NO, PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES } from '../format/constants.ts'
-
-export { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES }
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, COMMIT_SUPERSEDED, MAX_PAGE_NO, PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES } from '../format/constants.ts'
 import { decodeCommit, encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
@@ -18,6 +17,8 @@ import { TailrootError } from '../errors.ts'
 import type { ChildRef } from '../tree/node-ref.ts'
 import { writeTree } from '../tree/write.ts'
 import type { IndexFile } from './file.ts'
+
+export { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES }
 
 /** 'full': durable when commit() returns; 'none': no syncs (FORMAT.md §8). */
 export type Durability = 'full' | 'none'
@@ -36,6 +37,8 @@ export interface CommitContent {
    */
   logPrevHead: number
   chainBefore: number
+  /** Marks the file replaced at its path by a compacted copy (COMMIT_SUPERSEDED, FORMAT.md §9). */
+  superseded?: boolean
 }
 
 /** Bytes buffered before appended pages are written out. */
@@ -61,7 +64,8 @@ export function preallocEnd(end: number, pageSize: number): number {
 
 /**
  * One commit being written on top of `prev`, under the write lock, after any torn tail past
- * `prev` was removed (so every byte from `prev`'s end to `allocated` pages is zero). Append pages (children before parents), then `commit()`; on any failure the
+ * `prev` was removed (so every byte from `prev`'s end to `allocated` pages is zero). Append
+ * pages (children before parents), then `commit()` or `commitAsync()`; on any failure the
  * writer has either cut its pages again or, once the commit page may be whole, reports the
  * outcome as in doubt.
  */
@@ -177,6 +181,67 @@ export class CommitWriter {
    * with 'none'.
    */
   commit(content: CommitContent): Commit {
+    const { c, oneSync, full } = this.begin(content)
+    const step = { tried: false, written: false }
+    try {
+      const page = this.commitPage(c)
+      const fileEnd = this.makeRoom(c.page)
+      if (oneSync) {
+        // The commit page goes out in the same write as the pages it commits.
+        this.chunks.push(page)
+        step.tried = true
+        this.flush()
+      } else {
+        this.flush()
+        if (full) this.f.sync()
+        step.tried = true
+        this.f.write(page, c.page)
+      }
+      // From here on the page is whole in the file (a failed write may leave it whole too, over
+      // preallocated zeros: mayBeWhole below).
+      step.written = true
+      if (full) this.f.sync()
+      this.fileEnd = fileEnd
+    } catch (err) {
+      this.failed(err, c, step)
+    }
+    return c
+  }
+
+  /**
+   * commit() with the fdatasyncs run off the main thread (IndexFile.syncAsync); the writes stay
+   * synchronous (they only copy into the page cache), preallocation's zeros included, so they are
+   * written before the commit page and synced by the commit's sync as in commit(). The caller
+   * holds the write lock until the promise settles, and must not adopt the commit page in the
+   * meantime: it is not durable yet.
+   */
+  async commitAsync(content: CommitContent): Promise<Commit> {
+    const { c, oneSync, full } = this.begin(content)
+    const step = { tried: false, written: false }
+    try {
+      const page = this.commitPage(c)
+      const fileEnd = this.makeRoom(c.page)
+      if (oneSync) {
+        this.chunks.push(page)
+        step.tried = true
+        this.flush()
+      } else {
+        this.flush()
+        if (full) await this.f.syncAsync()
+        step.tried = true
+        this.f.write(page, c.page)
+      }
+      step.written = true
+      if (full) await this.f.syncAsync()
+      this.fileEnd = fileEnd
+    } catch (err) {
+      this.failed(err, c, step)
+    }
+    return c
+  }
+
+  /** The commit record and how it is synced (FORMAT.md §8). */
+  private begin(content: CommitContent): { c: Commit; oneSync: boolean; full: boolean } {
     if (this.done) throw new Error('internal error: a commit written twice')
     this.done = true
     const full = this.durability === 'full'
@@ -186,7 +251,7 @@ export class CommitWriter {
       sequence: this.prev.sequence + 1,
       root: content.root,
       height: content.height,
-      flags: oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0,
+      flags: (oneSync ? COMMIT_PREV_DURABLE : full ? COMMIT_DATA_SYNCED : 0) | (content.superseded === true ? COMMIT_SUPERSEDED : 0),
       entryCount: content.entryCount,
       prevCommit: this.prev.page,
       firstDataPage: this.firstPage,
@@ -201,51 +266,25 @@ export class CommitWriter {
       logPages: this.logPages,
       inline: this.inline,
     }
-    let pageWritten = false
-    let pageTried = false
-    const end = c.page + 1
-    try {
-      this.checkRoom(c.page)
-      const page = encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
-      let fileEnd = Math.max(this.allocated, end)
-      if (this.preallocate && end > this.allocated) {
-        // Preallocation (FORMAT.md §8): zeros from the commit page on, written before the commit
-        // page so that a failure still rolls the commit back, and synced by this commit's sync.
-        // Every byte a crash leaves non-zero past `prev` then still follows `prev` contiguously.
-        fileEnd = this.extend(c.page, end)
-      }
-      if (oneSync) {
-        // The commit page goes out in the same write as the pages it commits.
-        this.chunks.push(page)
-        pageTried = true
-        this.flush()
-      } else {
-        this.flush()
-        if (full) this.f.sync()
-        pageTried = true
-        this.f.write(page, c.page)
-      }
-      // From here on the page is whole in the file (a failed write may leave it whole too, over
-      // preallocated zeros: mayBeWhole below).
-      pageWritten = true
-      if (full) this.f.sync()
-      this.fileEnd = fileEnd
-    } catch (err) {
-      this.f.cache.dropFrom(this.firstPage)
-      // A failed write may still have stored the commit page whole: a prefix that holds every
-      // non-zero byte of the page, over preallocated zeros. Then it is treated as written.
-      if (pageTried && !pageWritten) pageWritten = this.mayBeWhole(c)
-      if (!pageWritten) {
-        this.cut()
-        throw err
-      }
-      // The commit page may be whole in the file, and other processes may have adopted it
-      // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
-      // as after a crash at this instant; the next look adopts it if it is whole.
-      const msg = err instanceof Error ? err.message : String(err)
-      throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
-    }
-    return c
+    return { c, oneSync, full }
+  }
+
+  private commitPage(c: Commit): Buffer {
+    this.checkRoom(c.page)
+    return encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
+  }
+
+  /**
+   * Before the commit page at `page` is written: the file's pages once the commit is written,
+   * after preallocating when the commit does not fit and preallocation is on (FORMAT.md §8). The
+   * zeros go from the commit page on, before the commit page, so that a failure still rolls the
+   * commit back, and this commit's sync makes them durable. Every byte a crash leaves non-zero
+   * past `prev` then still follows `prev` contiguously.
+   */
+  private makeRoom(page: number): number {
+    const end = page + 1
+    if (!this.preallocate || end <= this.allocated) return Math.max(this.allocated, end)
+    return this.extend(page, end)
   }
 
   /**
@@ -267,6 +306,26 @@ export class CommitWriter {
       this.f.truncatePages(before)
       return Math.max(this.allocated, end)
     }
+  }
+
+  /**
+   * A commit failed: cut its pages, or, once its commit page may be whole, report it in doubt.
+   * `step.tried`: a write carrying the commit page was started; `step.written`: it returned.
+   */
+  private failed(err: unknown, c: Commit, step: { tried: boolean; written: boolean }): never {
+    this.f.cache.dropFrom(this.firstPage)
+    // A failed write may still have stored the commit page whole: a prefix that holds every
+    // non-zero byte of the page, over preallocated zeros. Then it is treated as written.
+    const written = step.written || (step.tried && this.mayBeWhole(c))
+    if (!written) {
+      this.cut()
+      throw err
+    }
+    // The commit page may be whole in the file, and other processes may have adopted it
+    // already: it is never cut (bytes up to a commit never change). Its outcome is unknown,
+    // as after a crash at this instant; the next look adopts it if it is whole.
+    const msg = err instanceof Error ? err.message : String(err)
+    throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
   }
 
   /** Whether the commit page of `c` may be whole in the file (true when it cannot be read). */

@@ -14,6 +14,7 @@ import { TailrootError, corrupt, ioError } from '../errors.ts'
 import type { ChildRef, MemNode } from '../tree/node-ref.ts'
 import type { NodeSource } from '../tree/source.ts'
 import { NodeCache } from './cache.ts'
+import type { CommitTally } from './history.ts'
 import { dataCrc, findNewestCommit } from './tail-scan.ts'
 import type { PageReader, RejectedCommit } from './tail-scan.ts'
 import type { FileIdentity, Vfs, VfsFile } from './vfs.ts'
@@ -40,6 +41,8 @@ export class IndexFile implements NodeSource, PageReader {
   readonly cache: NodeCache
   private refs = 1
   reads = 0
+  /** The commits counted up to a commit of this file, so stats() walks only newer ones. */
+  commitTally: CommitTally | null = null
 
   readonly path: string
   readonly file: VfsFile
@@ -197,6 +200,16 @@ export class IndexFile implements NodeSource, PageReader {
 
   sync(): void {
     try { this.file.datasync() } catch (err) { throw ioError(this.path, 'fdatasync', err) }
+  }
+
+  /** sync() off the main thread when the Vfs can (VfsFile.datasyncAsync). */
+  async syncAsync(): Promise<void> {
+    try {
+      if (this.file.datasyncAsync !== undefined) await this.file.datasyncAsync()
+      else this.file.datasync()
+    } catch (err) {
+      throw ioError(this.path, 'fdatasync', err)
+    }
   }
 
   write(buf: Buffer, page: number): void {

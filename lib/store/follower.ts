@@ -6,7 +6,7 @@
  * which file and which commit a handle reads.
  */
 import { TailrootError, ioError } from '../errors.ts'
-import { PAGE_HEADER_SIZE, PAGE_ZERO } from '../format/constants.ts'
+import { COMMIT_SUPERSEDED, PAGE_HEADER_SIZE, PAGE_ZERO } from '../format/constants.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { IndexFile } from './file.ts'
@@ -15,6 +15,10 @@ import { pendingOf } from './log-chain.ts'
 import type { PendingState } from './log-chain.ts'
 import { sameFile } from './vfs.ts'
 import type { FileIdentity, Vfs } from './vfs.ts'
+
+function isSuperseded(c: Commit): boolean {
+  return (c.flags & COMMIT_SUPERSEDED) !== 0
+}
 
 /** Files switched to in one prepareWrite before giving up (something replaces the file in a loop). */
 const MAX_SWITCHES = 16
@@ -59,6 +63,48 @@ export interface FollowerOptions {
   onReplaced?: () => void
 }
 
+/**
+ * The last PAGE_HEADER_SIZE bytes of commit `c`'s page and the header of the page after it (one
+ * read): shorter than PAGE_HEADER_SIZE when the file ends before the commit does.
+ */
+function readProbe(f: IndexFile, c: Commit): Buffer {
+  const buf = Buffer.alloc(2 * PAGE_HEADER_SIZE)
+  const n = f.readAt(buf, (c.page + 1) * f.pageSize - PAGE_HEADER_SIZE)
+  return buf.subarray(0, n)
+}
+
+/** Whether a probe shows the page after the commit zero or absent (a file at least as long as the commit). */
+function nothingAfter(probe: Buffer): boolean {
+  return probe.length === PAGE_HEADER_SIZE || (probe.length > PAGE_HEADER_SIZE && probe[PAGE_HEADER_SIZE] === PAGE_ZERO)
+}
+
+/** Page `end - 1`, whole, and the header of page `end` (as far as the file holds them). */
+function readEdge(f: IndexFile, end: number): Buffer {
+  const P = f.pageSize
+  const buf = Buffer.alloc(P + PAGE_HEADER_SIZE)
+  return buf.subarray(0, f.readAt(buf, (end - 1) * P))
+}
+
+/** The newest commit of a file, and what a look would record of a tail after it without a newer commit. */
+interface Found {
+  commit: Commit
+  torn: TornTail | null
+}
+
+/**
+ * Finds the newest commit of a newly opened file (or one to scan anew). The end of the written
+ * data and the edge there are taken before the scan, so the first look scans again only when the
+ * file changed since (a commit written during the scan changes them, FORMAT.md §8 "Following the
+ * tail"), not whenever a torn tail follows the commit.
+ */
+function findNewest(f: IndexFile): Found {
+  const end = writtenEnd(f, 0)
+  const edge = readEdge(f, end)
+  const commit = f.findNewestCommit(0, undefined, end) ?? EMPTY_COMMIT
+  const probe = readProbe(f, commit)
+  return { commit, torn: !nothingAfter(probe) && probe.length > PAGE_HEADER_SIZE && end > commit.page + 1 ? { probe, end, edge } : null }
+}
+
 export class TailFollower {
   private f: IndexFile
   private cur: Commit
@@ -86,19 +132,20 @@ export class TailFollower {
   private switches = 0
   private readonly o: FollowerOptions
 
-  private constructor(o: FollowerOptions, f: IndexFile, commit: Commit) {
+  private constructor(o: FollowerOptions, f: IndexFile, found: Found) {
     this.o = o
     this.f = f
-    this.cur = commit
+    this.cur = found.commit
     this.pend = null
-    this.durableCommit = commit === EMPTY_COMMIT ? commit : null
+    this.durableCommit = found.commit === EMPTY_COMMIT ? found.commit : null
+    this.torn = found.torn
   }
 
   /** Opens the file at the path and finds its newest commit. Releases the file on failure. */
   static open(o: FollowerOptions): TailFollower {
     const f = IndexFile.open(o.vfs, o.path, o.writable, o.cacheBytes)
     try {
-      return new TailFollower(o, f, f.findNewestCommit(0) ?? EMPTY_COMMIT)
+      return new TailFollower(o, f, findNewest(f))
     } catch (err) {
       f.release()
       throw err
@@ -148,6 +195,8 @@ export class TailFollower {
 
   /** look() with the path's identity already taken (null: not checked, or no file there). */
   private adopt(id: FileIdentity | null): boolean {
+    // A superseded file gets no more commits: its readers follow the path (FORMAT.md §9).
+    if (id === null && isSuperseded(this.cur)) id = this.pathIdentity()
     if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
     this.zeroAfter = null
     // One small read around the end of the current commit (FORMAT.md §8, "Following the tail"):
@@ -156,13 +205,16 @@ export class TailFollower {
     if (probe.length < PAGE_HEADER_SIZE) {
       // Bytes up to a commit never change, so this file is not the one we knew: start over.
       this.f.cache.clear()
-      this.torn = null
+      this.f.commitTally = null
       this.clean = null
+      this.torn = null
+      const found = findNewest(this.f)
       const before = this.cur
-      this.moveTo(this.f.findNewestCommit(0) ?? EMPTY_COMMIT, true)
+      this.moveTo(found.commit, true)
+      this.torn = found.torn
       return this.cur !== before
     }
-    if (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO) {
+    if (nothingAfter(probe)) {
       // Nothing (or a zero page) after the commit: no commit was written since.
       this.torn = null
       this.zeroAfter = this.cur
@@ -176,8 +228,15 @@ export class TailFollower {
     const edge = this.readEdge(end)
     const c = this.f.findNewestCommit(this.cur.page, undefined, end)
     if (c !== null && c.sequence > this.cur.sequence) {
-      this.moveTo(c, false)
       this.torn = null
+      if (id === null && isSuperseded(c)) {
+        // The file was replaced by a compacted copy, which has this content at the sequence
+        // before c's: switch to it without adopting c. A failed switch is tried again next look
+        // (torn is null, so that look scans again).
+        const now = this.pathIdentity()
+        if (now !== null && !sameFile(now, this.f.identity)) return this.reopen()
+      }
+      this.moveTo(c, false)
       return true
     }
     // Only once the scan is done: a failure above makes the next look scan again.
@@ -187,25 +246,15 @@ export class TailFollower {
 
   /** Whether the page after the current commit is zero or absent (one small read). */
   private probeZero(): boolean {
-    const probe = this.readProbe()
-    return probe.length >= PAGE_HEADER_SIZE && (probe.length === PAGE_HEADER_SIZE || probe[PAGE_HEADER_SIZE] === PAGE_ZERO)
+    return nothingAfter(this.readProbe())
   }
 
-  /**
-   * The last PAGE_HEADER_SIZE bytes of the current commit page and the header of the page after
-   * it: shorter than PAGE_HEADER_SIZE when the file ends before the commit does.
-   */
   private readProbe(): Buffer {
-    const buf = Buffer.alloc(2 * PAGE_HEADER_SIZE)
-    const n = this.f.readAt(buf, this.commitEnd() * this.f.pageSize - PAGE_HEADER_SIZE)
-    return buf.subarray(0, n)
+    return readProbe(this.f, this.cur)
   }
 
-  /** Page `end - 1`, whole, and the header of page `end` (as far as the file holds them). */
   private readEdge(end: number): Buffer {
-    const P = this.f.pageSize
-    const buf = Buffer.alloc(P + PAGE_HEADER_SIZE)
-    return buf.subarray(0, this.f.readAt(buf, (end - 1) * P))
+    return readEdge(this.f, end)
   }
 
   /**
@@ -214,25 +263,26 @@ export class TailFollower {
    */
   private reopen(): boolean {
     const f = IndexFile.open(this.o.vfs, this.o.path, this.o.writable, this.o.cacheBytes)
-    let commit: Commit
+    let found: Found
     try {
       const a = this.f.header
       const b = f.header
-      if (a.keyEncoding !== b.keyEncoding || a.unique !== b.unique || a.pageSize !== b.pageSize) {
+      if (a.keyEncoding !== b.keyEncoding || a.unique !== b.unique || a.pageSize !== b.pageSize || a.set !== b.set) {
         throw new TailrootError('INVALID_ARGUMENT', `${this.o.path}: the file was replaced by an index with different settings`, { path: this.o.path })
       }
-      commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
+      found = findNewest(f)
     } catch (err) {
       f.release()
       throw err
     }
     const old = this.f
     cleanTails.delete(this.fileKey())
+    const commit = found.commit
     this.f = f
     this.cur = commit
     this.pend = null
     this.pendBase = undefined
-    this.torn = null
+    this.torn = found.torn
     this.clean = null
     this.switches++
     this.durableCommit = commit === EMPTY_COMMIT ? commit : null

@@ -20,6 +20,10 @@
  * replaced sidecar can only cost a turn, never exclusion. Only when the index path names no file
  * (the handle then refuses to write) does a writer keep the turnstile too, so that even then no
  * two writers get past acquire() together.
+ *
+ * Waiting: acquire() sleeps the thread between attempts (Atomics.wait); acquireAsync(), used by
+ * asynchronous group commits, makes the same attempts with timers between them, so the event
+ * loop runs while it waits, and an AbortSignal can end the wait.
  */
 import { TailrootError, ioError } from '../errors.ts'
 import { sameFile } from './vfs.ts'
@@ -29,6 +33,22 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
 function sleepMs(ms: number): void {
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms)
+}
+
+/** Waits `ms` milliseconds on a timer; rejects with the signal's reason when it aborts first. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }
+    const timer = setTimeout(done, Math.max(0, ms))
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal!.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 /** Longest pause between two attempts, in milliseconds. */
@@ -129,6 +149,16 @@ class PathLock {
   }
 }
 
+/**
+ * The file at the index path was replaced while a writer held the lock on the old one, and
+ * another writer holds the new file's lock: the writer holds no lock now (see withoutBlocking).
+ */
+export class LockMovedError extends TailrootError {
+  constructor(indexPath: string) {
+    super('LOCKED', `${indexPath}: the file at the path was replaced while this writer held the write lock, and another writer holds the new file's lock`, { path: indexPath })
+  }
+}
+
 export class WriteLock {
   readonly lockPath: string
   private readonly indexPath: string
@@ -139,6 +169,8 @@ export class WriteLock {
   private held = false
   /** The timeout of the last acquire(), for taking the lock again on a replaced file. */
   private timeoutMs = 0
+  /** Inside withoutBlocking(): resetGate() makes one attempt instead of waiting. */
+  private nonBlocking = false
 
   constructor(vfs: Vfs, lockPath: string, indexPath: string) {
     this.lockPath = lockPath
@@ -153,32 +185,75 @@ export class WriteLock {
    * every call is synchronous, so the holder cannot run until the waiter gives up.
    */
   acquire(timeoutMs: number): void {
-    if (this.held) throw new Error('internal error: write lock taken twice')
-    this.timeoutMs = timeoutMs
+    this.start(timeoutMs)
     const start = Date.now()
     let backoff = 0.25
     try {
       for (;;) {
-        if (this.turnstile.held || this.turnstile.attempt() === 'locked') {
-          const got = this.lock.attempt()
-          if (got !== 'busy') {
-            this.held = true
-            if (got === 'locked') this.turnstile.release()
-            return
-          }
-        }
-        const waited = Date.now() - start
-        if (waited >= timeoutMs) {
-          throw new TailrootError('LOCKED', `${this.indexPath}: another writer holds the write lock; gave up after waiting ${waited} ms (lockTimeoutMs ${timeoutMs})`, { path: this.indexPath })
-        }
+        if (this.attempt()) return
+        const waited = this.checkWait(start, timeoutMs)
         sleepMs(Math.min(Math.ceil(backoff), timeoutMs - waited))
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
       }
     } finally {
-      if (!this.held) {
-        this.turnstile.release()
-        this.lock.release()
+      this.unlessHeld()
+    }
+  }
+
+  /**
+   * acquire() without blocking the thread: the same attempts (and turnstile), with timers
+   * between them. Rejects with LOCKED after `timeoutMs`, or with the reason of `signal` once it
+   * aborts. A handle must not use the lock for anything else until the promise settles.
+   */
+  async acquireAsync(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.start(timeoutMs)
+    const start = Date.now()
+    let backoff = 1
+    try {
+      for (;;) {
+        signal?.throwIfAborted()
+        if (this.attempt()) return
+        const waited = this.checkWait(start, timeoutMs)
+        await delay(Math.min(backoff, timeoutMs - waited), signal)
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
       }
+    } finally {
+      this.unlessHeld()
+    }
+  }
+
+  private start(timeoutMs: number): void {
+    if (this.held) throw new Error('internal error: write lock taken twice')
+    this.timeoutMs = timeoutMs
+  }
+
+  /** One attempt: the turnstile, then the lock. True when the lock is held now. */
+  private attempt(): boolean {
+    if (this.turnstile.held || this.turnstile.attempt() === 'locked') {
+      const got = this.lock.attempt()
+      if (got !== 'busy') {
+        this.held = true
+        if (got === 'locked') this.turnstile.release()
+        return true
+      }
+    }
+    return false
+  }
+
+  /** The milliseconds waited since `start`; LOCKED once they reach the timeout. */
+  private checkWait(start: number, timeoutMs: number): number {
+    const waited = Date.now() - start
+    if (waited >= timeoutMs) {
+      throw new TailrootError('LOCKED', `${this.indexPath}: another writer holds the write lock; gave up after waiting ${waited} ms (lockTimeoutMs ${timeoutMs})`, { path: this.indexPath })
+    }
+    return waited
+  }
+
+  /** After a wait that did not end with the lock: give back whatever it held. */
+  private unlessHeld(): void {
+    if (!this.held) {
+      this.turnstile.release()
+      this.lock.release()
     }
   }
 
@@ -195,7 +270,31 @@ export class WriteLock {
     if (this.lock.heldOnPathFile()) return
     this.release()
     this.lock.drop()
-    this.acquire(this.timeoutMs)
+    if (!this.nonBlocking) {
+      this.acquire(this.timeoutMs)
+      return
+    }
+    this.start(this.timeoutMs)
+    try {
+      if (this.attempt()) return
+    } finally {
+      this.unlessHeld()
+    }
+    throw new LockMovedError(this.indexPath)
+  }
+
+  /**
+   * Runs `fn` (a look under the lock) so that a resetGate() it causes never waits: when the
+   * replaced file's lock is busy, resetGate() leaves the lock released and throws
+   * LockMovedError, and the asynchronous caller waits for it again on timers.
+   */
+  withoutBlocking<T>(fn: () => T): T {
+    this.nonBlocking = true
+    try {
+      return fn()
+    } finally {
+      this.nonBlocking = false
+    }
   }
 
   release(): void {

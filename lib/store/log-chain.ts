@@ -19,7 +19,7 @@ import type { IndexFile } from './file.ts'
 /** The pending changes as of one commit. */
 export interface PendingState {
   log: ChangeLog
-  /** Log pages of the chain (they count in the commit's livePages). */
+  /** Pages of the chain: its commits' log pages and commit pages (FORMAT.md §10). */
   pages: number
   /** The commit at the head of the chain (null: none), to recognise it when building on this state. */
   head: Commit | null
@@ -63,9 +63,22 @@ export function pendingOf(f: IndexFile, c: Commit, known?: { commit: Commit; sta
       if (err instanceof LogConflict) throw corrupt(f.path, cc.page, `change record (${JSON.stringify(err.key.slice(0, 40))}, ${err.rowId}): ${err.message}`)
       throw err
     }
-    pages += cc.logPages
+    pages += cc.logPages + 1
   }
   return { log, pages, head }
+}
+
+/** Whether commit `c` carries change records of its own pending chain (it is the chain's head). */
+export function inChain(c: Commit): boolean {
+  return c.logHead !== 0 && c.logHead === c.page
+}
+
+/**
+ * The pages of `c`'s pending chain that its livePages counts: all but `c`'s own commit page
+ * (FORMAT.md §8, `livePages`).
+ */
+export function chainLivePages(c: Commit, pend: PendingState): number {
+  return pend.pages - (inChain(c) ? 1 : 0)
 }
 
 function sameCommit(a: Commit, b: Commit): boolean {

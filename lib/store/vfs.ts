@@ -22,6 +22,11 @@ export interface VfsFile {
   /** Writes all of buf at `position`, or throws. */
   write(buf: Buffer, position: number): void
   datasync(): void
+  /**
+   * datasync() without blocking the calling thread (node: fdatasync on libuv's thread pool).
+   * Optional: a Vfs without it has datasync() called instead, which blocks.
+   */
+  datasyncAsync?(): Promise<void>
   size(): number
   identity(): FileIdentity
   truncate(length: number): void
@@ -62,6 +67,13 @@ export interface Vfs {
    */
   openLock(file: string, create: boolean): VfsLock
   remove(file: string): void
+  /**
+   * Renames the complete file `tmp` over `file` (replacing it atomically), with the directory
+   * fsynced before and after, so the rename is durable when it returns.
+   */
+  replace(tmp: string, file: string): void
+  /** The names of the entries of a directory. */
+  list(dir: string): string[]
 }
 
 class NodeFile implements VfsFile {
@@ -84,6 +96,9 @@ class NodeFile implements VfsFile {
     while (done < buf.length) done += fs.writeSync(this.fd, buf, done, buf.length - done, position + done)
   }
   datasync(): void { fs.fdatasyncSync(this.fd) }
+  datasyncAsync(): Promise<void> {
+    return new Promise((resolve, reject) => fs.fdatasync(this.fd, err => (err ? reject(err) : resolve())))
+  }
   size(): number { return fs.fstatSync(this.fd).size }
   identity(): FileIdentity {
     const s = fs.fstatSync(this.fd)
@@ -176,5 +191,14 @@ export const nodeVfs: Vfs = {
   },
   remove(file) {
     fs.rmSync(file, { force: true })
+  },
+  replace(tmp, file) {
+    const dir = path.dirname(file)
+    syncDir(dir)
+    fs.renameSync(tmp, file)
+    syncDir(dir)
+  },
+  list(dir) {
+    return fs.readdirSync(dir)
   },
 }

@@ -10,10 +10,15 @@
 import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
 
-/** Entries per chunk above which a rewritten chunk is split. */
-const MAX_CHUNK = 512
+/**
+ * Entries per chunk above which a rewritten chunk is split. A merge copies every chunk it
+ * changes and shares the rest: a group commit of changes to many random keys changes about one
+ * chunk per change, so small chunks keep its cost near (changes × chunk size) whatever the log's
+ * length; a merge also copies the list of chunks, so they are not smaller than this.
+ */
+const MAX_CHUNK = 128
 /** Entries per piece when a chunk is split. */
-const SPLIT_CHUNK = 256
+const SPLIT_CHUNK = 64
 
 interface Chunk {
   readonly keys: readonly string[]
@@ -78,14 +83,20 @@ export class ChangeLog {
     if (chunks.length === 0) return new ChangeLog(buildChunks(mergeChunk(null, b, from, to)))
     const out: Chunk[] = []
     let o = from
-    for (let i = 0; i < chunks.length; i++) {
-      const next = chunks[i + 1]
-      // Chunk i takes the changes below the first pair of chunk i + 1 (the first chunk also those below its own).
+    let i = 0
+    while (o < to) {
+      // Chunk c takes the changes below the first pair of chunk c + 1 (the first chunk also those
+      // below its own). Found by binary search, so a few changes into a long log cost a few
+      // searches, and the untouched chunks are shared.
+      const c = this.chunkFor(b.keys[o]!, b.ids[o]!, i)
+      for (; i < c; i++) out.push(chunks[i]!)
+      const next = chunks[c + 1]
       const end = next === undefined ? to : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
-      if (end === o) { out.push(chunks[i]!); continue }
-      for (const c of buildChunks(mergeChunk(chunks[i]!, b, o, end))) out.push(c)
+      for (const x of buildChunks(mergeChunk(chunks[c]!, b, o, end))) out.push(x)
       o = end
+      i = c + 1
     }
+    for (; i < chunks.length; i++) out.push(chunks[i]!)
     return new ChangeLog(out)
   }
 
@@ -158,11 +169,14 @@ export class ChangeLog {
     return { keys, ids, ins }
   }
 
-  /** The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or 0; -1 if empty. */
-  private chunkFor(k: string, r: number): number {
+  /**
+   * The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or `from` (0
+   * by default) when none after it is; -1 if empty.
+   */
+  private chunkFor(k: string, r: number, from = 0): number {
     const chunks = this.chunks
     if (chunks.length === 0) return -1
-    let lo = 0
+    let lo = from
     let hi = chunks.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
@@ -196,8 +210,8 @@ function lowerBound(b: Batch, lo: number, hi: number, k: string, r: number): num
   return lo
 }
 
-function chunkLowerBound(c: Chunk, k: string, r: number): number {
-  let lo = 0
+function chunkLowerBound(c: Chunk, k: string, r: number, from = 0): number {
+  let lo = from
   let hi = c.keys.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
@@ -209,32 +223,32 @@ function chunkLowerBound(c: Chunk, k: string, r: number): number {
 
 interface Entries { keys: string[]; ids: number[]; signs: number[] }
 
-/** Merges changes [lo, hi) of b into chunk c (null: none). */
+/**
+ * Merges changes [lo, hi) of b into chunk c (null: none). Each change finds its place by binary
+ * search from the previous one, and the entries between are copied without comparisons: a few
+ * changes into a full chunk cost a few searches and one copy.
+ */
 function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number): Entries {
   const keys: string[] = []
   const ids: number[] = []
   const signs: number[] = []
-  const ck = c ? c.keys : []
-  const n = ck.length
+  const n = c ? c.keys.length : 0
   let j = 0
-  let o = lo
-  while (j < n || o < hi) {
-    const cmp = j >= n ? 1 : o >= hi ? -1 : comparePair(ck[j]!, c!.ids[j]!, b.keys[o]!, b.ids[o]!)
-    if (cmp < 0) {
-      keys.push(ck[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!); j++
-    } else if (cmp > 0) {
-      if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, b.keys[o]!, b.ids[o]!) >= 0) {
-        throw new LogConflict(b.keys[o]!, b.ids[o]!, 'changes out of order')
-      }
-      keys.push(b.keys[o]!); ids.push(b.ids[o]!); signs.push(b.ins[o] ? 1 : -1); o++
-    } else {
+  for (let o = lo; o < hi; o++) {
+    const k = b.keys[o]!
+    const r = b.ids[o]!
+    if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
+    const p = c === null ? 0 : chunkLowerBound(c, k, r, j)
+    for (; j < p; j++) { keys.push(c!.keys[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!) }
+    if (p < n && c!.keys[p] === k && c!.ids[p] === r) {
       // The same pair: an opposite change cancels the entry; the same change again cannot be effective.
-      const sign = c!.signs[j]!
-      if ((sign > 0) === b.ins[o]) throw new LogConflict(b.keys[o]!, b.ids[o]!, b.ins[o] ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
+      if ((c!.signs[p]! > 0) === b.ins[o]) throw new LogConflict(k, r, b.ins[o] ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
       j++
-      o++
+    } else {
+      keys.push(k); ids.push(r); signs.push(b.ins[o] ? 1 : -1)
     }
   }
+  for (; j < n; j++) { keys.push(c!.keys[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!) }
   return { keys, ids, signs }
 }
 
@@ -249,8 +263,9 @@ function buildChunks(e: Entries): Chunk[] {
 }
 
 function makeChunk(e: Entries, from: number, to: number): Chunk {
-  const signs = Int8Array.from(e.signs.slice(from, to))
+  const whole = from === 0 && to === e.keys.length
+  const signs = new Int8Array(whole ? e.signs : e.signs.slice(from, to))
   let net = 0
   for (const s of signs) net += s
-  return { keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net }
+  return whole ? { keys: e.keys, ids: e.ids, signs, net } : { keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net }
 }

@@ -48,10 +48,10 @@ function listing(dir: string): string[] {
   return fs.readdirSync(dir).sort()
 }
 
-interface State { sequence: number; count: number; pairs: [unknown, number][]; metadata: string | null }
+interface State { sequence: number; count: number; pairs: [unknown, number][]; meta: string | null }
 
 function state(idx: Index<Anything>): State {
-  return { sequence: idx.sequence, count: idx.count(), pairs: [...idx.range()], metadata: idx.metadata?.toString('hex') ?? null }
+  return { sequence: idx.sequence, count: idx.count(), pairs: [...idx.range()], meta: idx.meta?.toString('hex') ?? null }
 }
 
 /** A fresh readOnly look at the file, independent of any handle's state. */
@@ -65,8 +65,7 @@ function sample(dir: string, name = 'i.idx', opts: Record<string, unknown> = {})
   const idx = Index.open(file, { pageSize: 512, durability: 'none', ...opts })
   idx.transaction(tx => {
     for (let i = 0; i < 50; i++) tx.insert(`k${i % 17}`, i)
-    tx.setMetadata(Buffer.from('meta'))
-  })
+  }, { meta: Buffer.from('meta') })
   idx.insert('zeta', 1)
   idx.close()
   return file
@@ -156,8 +155,8 @@ t.test('VERSION: a file written by a newer format', async t => {
   for (const [label, f] of [
     ['version 2', (p: Buffer) => p.writeUInt16LE(FORMAT_VERSION + 1, 24)],
     ['version 65535', (p: Buffer) => p.writeUInt16LE(0xffff, 24)],
-    ['an unknown flag bit', (p: Buffer) => { p[28] = 0x02 }],
-    ['an unknown key encoding', (p: Buffer) => { p[27] = 2 }],
+    ['an unknown flag bit', (p: Buffer) => { p[28] = 0x04 }],
+    ['an unknown key encoding', (p: Buffer) => { p[27] = 3 }],
   ] as const) {
     patch(f)
     const h = hash(file)
@@ -453,8 +452,9 @@ t.test('INVALID_ARGUMENT', async t => {
     throwsCode(t, () => idx.transaction(tx => { tx.insert('outer', 1); idx.insert('inner', 1) }), 'INVALID_ARGUMENT', file, 'autocommit insert inside a transaction')
     throwsCode(t, () => idx.transaction(tx => { tx.insert('outer', 1); idx.delete('k1', 1) }), 'INVALID_ARGUMENT', file, 'autocommit delete inside a transaction')
     throwsCode(t, () => idx.transaction(tx => { tx.insert('outer', 1); idx.close() }), 'INVALID_ARGUMENT', file, 'close inside a transaction')
-    throwsCode(t, () => idx.transaction(tx => tx.setMetadata('text' as Anything)), 'INVALID_ARGUMENT', file, 'metadata not bytes')
-    throwsCode(t, () => idx.transaction(tx => tx.setMetadata(Buffer.alloc(413))), 'INVALID_ARGUMENT', file, 'metadata one byte too long at 512')
+    throwsCode(t, () => idx.transaction(tx => { tx.insert('outer', 1) }, { meta: 'text' as Anything }), 'INVALID_ARGUMENT', file, 'meta not bytes')
+    throwsCode(t, () => idx.transaction(tx => { tx.insert('outer', 1) }, { meta: Buffer.alloc(413) }), 'INVALID_ARGUMENT', file, 'meta one byte too long at 512')
+    throwsCode(t, () => idx.transaction(tx => { tx.insert('outer', 1) }, { metadata: Buffer.from('m') } as Anything), 'INVALID_ARGUMENT', file, 'the old option name')
     t.same(state(idx), before, 'nothing was written')
     t.equal(hash(file), h, 'file unchanged')
     // Caught nested call: the outer transaction goes on and commits alone.
@@ -467,8 +467,8 @@ t.test('INVALID_ARGUMENT', async t => {
     t.same(idx.get('inner'), [])
     t.same(idx.get('async'), [], 'the async callback wrote nothing')
     t.same(idx.get('thenable'), [])
-    idx.transaction(tx => tx.setMetadata(Buffer.alloc(412, 1)))
-    t.equal(idx.metadata?.length, 412, 'metadata of exactly the maximum is fine')
+    idx.transaction(() => {}, { meta: Buffer.alloc(412, 1) })
+    t.equal(idx.meta?.length, 412, 'meta of exactly the maximum is fine')
     idx.close()
   })
 })
@@ -578,7 +578,8 @@ t.test('READ_ONLY', async t => {
   throwsCode(t, () => idx.delete('k1', 1), 'READ_ONLY', file, 'delete')
   throwsCode(t, () => idx.delete('absent', 1), 'READ_ONLY', file, 'delete of an absent pair')
   throwsCode(t, () => idx.transaction(() => 1), 'READ_ONLY', file, 'empty transaction')
-  throwsCode(t, () => idx.transaction(tx => tx.setMetadata(null)), 'READ_ONLY', file, 'setMetadata')
+  throwsCode(t, () => idx.transaction(() => 1, { meta: Buffer.from('m') }), 'READ_ONLY', file, 'a transaction given meta')
+  throwsCode(t, () => idx.transaction(() => 1, { meta: null }), 'READ_ONLY', file, 'a transaction given meta: null')
   t.same(state(idx), before, 'reads still work and see the same index')
   t.equal(idx.refresh(), false)
   idx.close()
@@ -620,7 +621,7 @@ t.test('CLOSED', async t => {
       ['count key', () => idx.count('k1')], ['countRange', () => idx.countRange({})], ['range', () => idx.range()],
       ['insert', () => idx.insert('a', 1)], ['delete', () => idx.delete('k1', 1)], ['transaction', () => idx.transaction(() => 1)],
       ['snapshot', () => idx.snapshot()], ['refresh', () => idx.refresh()], ['stats', () => idx.stats()],
-      ['sequence', () => idx.sequence], ['metadata', () => idx.metadata],
+      ['sequence', () => idx.sequence], ['meta', () => idx.meta],
     ]
     for (const [label, fn] of calls) throwsCode(t, fn, 'CLOSED', file, `${label} after close`)
     t.equal(hash(file), h, 'the refused writes wrote nothing')
@@ -659,7 +660,7 @@ t.test('CLOSED', async t => {
       for (const [label, fn] of [
         ['insert', () => tx.insert('late', 1)], ['delete', () => tx.delete('k1', 1)], ['get', () => tx.get('k1')],
         ['has', () => tx.has('k1', 1)], ['count', () => tx.count()], ['count key', () => tx.count('k1')],
-        ['range', () => tx.range()], ['countRange', () => tx.countRange({})], ['setMetadata', () => tx.setMetadata(null)],
+        ['range', () => tx.range()], ['countRange', () => tx.countRange({})], ['sequence', () => tx.sequence],
       ] as [string, () => unknown][]) throwsCode(t, fn, 'CLOSED', file, `${which} tx: ${label}`)
     }
     t.same(idx.get('late'), [])
@@ -729,7 +730,7 @@ t.test('snapshot getters after close throw CLOSED', t => {
   t.equal(snap.sequence, 1)
   snap.close()
   t.throws(() => snap.sequence, { code: 'CLOSED' })
-  t.throws(() => snap.metadata, { code: 'CLOSED' })
+  t.throws(() => snap.meta, { code: 'CLOSED' })
   t.throws(() => snap.get('k'), { code: 'CLOSED' })
   idx.close()
   t.end()

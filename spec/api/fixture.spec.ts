@@ -49,7 +49,7 @@ function suite(t: Test, name: string): void {
     t.equal(idx.sequence, dump.sequence, 'sequence')
     t.equal(idx.count(), dump.count, 'count')
     t.equal(idx.stats().height, dump.height, 'height')
-    t.equal(idx.metadata?.toString('hex') ?? null, dump.metadataHex, 'metadata')
+    t.equal(idx.meta?.toString('hex') ?? null, dump.metadataHex, 'meta')
     t.same([...idx.range()], dump.pairs, 'every pair, in order')
     t.same([...idx.range({ reverse: true })], [...dump.pairs].reverse(), 'every pair, reversed')
 

@@ -67,8 +67,8 @@ t.test('maxStalenessMs: commits of other handles in this thread are still seen a
   for (let i = 0; i < 20; i++) {
     a.insert('k', i)
     t.equal(b.count('k'), i + 1, `b sees a's commit ${i + 1} at once`)
-    b.transaction(tx => tx.setMetadata(Buffer.from([i])))
-    t.same(a.metadata, Buffer.from([i]), `a sees b's commit at once`)
+    b.transaction(() => {}, { meta: Buffer.from([i]) })
+    t.same(a.meta, Buffer.from([i]), `a sees b's commit at once`)
   }
   const s = b.snapshot()
   a.insert('after', 1)

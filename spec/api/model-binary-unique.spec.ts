@@ -14,4 +14,4 @@ t.comment(`seed ${seed} (rerun with TAILROOT_SEED=${seed})`)
 
 modelTest(t, seed, { name: 'binary P=512', kind: binaryKind, pageSize: 512, unique: false, ops: 3000 * soak, maxTarget: 2500, longRate: 0.06 })
 modelTest(t, seed, { name: 'unique utf8 P=512', kind: utf8Kind, pageSize: 512, unique: true, ops: 2500 * soak, maxTarget: 2500, longRate: 0.06 })
-modelTest(t, seed, { name: 'unique binary P=4096', kind: binaryKind, pageSize: 4096, unique: true, ops: 800 * soak, maxTarget: 4000, longRate: 0.1 })
+modelTest(t, seed, { name: 'unique binary P=4096', kind: binaryKind, pageSize: 4096, unique: true, ops: 800 * soak, maxTarget: 4000, longRate: 0.2 })

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
+import { MAX_PENDING_BYTES } from '../../lib/format/constants.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 
@@ -35,6 +36,7 @@ t.test('a single-pair commit appends only its commit page', async t => {
   t.equal(idx.delete(key(5), 5), true)
   t.equal(end() - before, P, 'a delete too')
   t.equal(idx.count(), 20000 + 50 - 1)
+  t.same([idx.stats().pendingChanges, idx.stats().entries], [51, 20049], 'stats: 51 change records pending, not in the tree')
   idx.close()
   t.ok(Index.verify(file).ok)
 })
@@ -74,8 +76,7 @@ t.test('folds, reopens and a following handle agree with a model', async t => {
           const p = `${k}\t${id}`
           if (model.has(p) && rng.next() < 0.6) { tx.delete(k, id); model.delete(p) } else if (!model.has(p)) { tx.insert(k, id); model.add(p) }
         }
-        tx.setMetadata(Buffer.from(`c${c}`))
-      })
+      }, { meta: Buffer.from(`c${c}`) })
       if (w.stats().height > 0 && rng.next() < 0.1) snaps.push({ snap: w.snapshot(), pairs: [...model].sort() })
       // The following handle adopts each commit, building on the pending changes it knows.
       if (rng.next() < 0.7) {
@@ -114,6 +115,26 @@ function readLogHead(file: string, commitPage: number, P: number): number {
     fs.closeSync(fd)
   }
 }
+
+t.test('a chain of single commits folds before its pages pass MAX_PENDING_BYTES', async t => {
+  const file = path.join(tmpDir(t), 'bytes.idx')
+  const P = 512
+  const idx = Index.open(file, { pageSize: P, durability: 'none' })
+  const budget = MAX_PENDING_BYTES / P // pages
+  let firstFold = -1
+  for (let i = 0; i < budget + 100 && firstFold < 0; i++) {
+    idx.insert(key(i), i)
+    const last = idx.stats().commitPage
+    if (i > 0 && readLogHead(file, last, P) === 0) firstFold = i
+  }
+  const end = (idx.stats().commitPage + 1) * P
+  t.ok(fs.readFileSync(file).subarray(end).every(b => b === 0), 'only zeros follow the newest commit')
+  // Each single commit is one commit page of the chain; the fold comes just before the budget.
+  t.ok(firstFold > budget - 16 && firstFold <= budget, `the first fold at commit ${firstFold + 1} (budget ${budget} pages)`)
+  t.equal(idx.count(), firstFold + 1)
+  idx.close()
+  t.ok(Index.verify(file).ok)
+})
 
 t.test('a unique index checks pending pairs', async t => {
   const file = path.join(tmpDir(t), 'unique.idx')

@@ -78,7 +78,7 @@ function scenarios(base: History): Scenario[] {
     },
     {
       name: 'a metadata-only transaction (no data pages)',
-      run: idx => idx.transaction(tx => tx.setMetadata(Buffer.from('new meta'))),
+      run: idx => idx.transaction(() => {}, { meta: Buffer.from('new meta') }),
       expect: b => b,
       meta: 'new meta',
       dataWrites: 0,
@@ -259,7 +259,7 @@ t.test('faults at each I/O step of a commit', async t => {
             const fresh = Index.open(file, { readOnly: true })
             t.equal(fresh.sequence, exp.sequence, `a fresh handle sees ${landed ? 'the new' : 'the previous'} commit (${where})`)
             t.equal(describeDiff(exp.pairs, listIndex(fresh)), null, `with its contents (${where})`)
-            t.equal(fresh.metadata?.toString() ?? null, exp.meta, `and its metadata (${where})`)
+            t.equal(fresh.meta?.toString() ?? null, exp.meta, `and its meta (${where})`)
             fresh.close()
             const now = fs.readFileSync(file)
             t.ok(now.subarray(0, last.end).equals(bytesBefore.subarray(0, last.end)), `no byte of the committed file changed (${where})`)

@@ -91,9 +91,11 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
       } else if (r < 0.52) {
         meta = `meta of commit ${c}`
         const m = meta
-        idx.transaction(tx => tx.setMetadata(Buffer.from(m)))
+        idx.transaction(() => {}, { meta: Buffer.from(m) })
       } else {
         const n = forceBig ? BIG_COMMIT_INSERTS : 1 + rng.int(o.maxBatch)
+        const m = rng.next() < 0.2 ? `meta of commit ${c}` : undefined
+        if (m !== undefined) meta = m
         idx.transaction(tx => {
           for (let i = 0; i < n; i++) {
             const p = !forceBig && rng.next() < 0.25 ? present() : null
@@ -107,8 +109,7 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
               model.insert(k, v)
             }
           }
-          if (rng.next() < 0.2) { meta = `meta of commit ${c}`; tx.setMetadata(Buffer.from(meta)) }
-        })
+        }, m === undefined ? undefined : { meta: Buffer.from(m) })
       }
       idx.refresh()
       const s = idx.stats()

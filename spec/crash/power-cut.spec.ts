@@ -58,7 +58,7 @@ function checkCut(file: string, h: History, durability: Durability, cut: number,
     if (idx.sequence !== exp.sequence) problems.push(`${what}: opened at sequence ${idx.sequence}, expected ${exp.sequence}`)
     const diff = describeDiff(exp.pairs, listIndex(idx))
     if (diff !== null) problems.push(`${what}: contents differ from commit ${exp.sequence}: ${diff}`)
-    const meta = idx.metadata?.toString() ?? null
+    const meta = idx.meta?.toString() ?? null
     if (meta !== exp.meta) problems.push(`${what}: metadata ${JSON.stringify(meta)}, expected ${JSON.stringify(exp.meta)}`)
     if (problems.length > 0) return problems
     // A new commit on top of the cut file: it goes right after the surviving commit.
@@ -197,7 +197,7 @@ t.test('durability none: a damaged data page of the last commit makes its data c
       const idx = Index.open(file)
       t.equal(idx.sequence, prev.sequence, `the damaged commit is rejected, the previous one is current (${where})`)
       t.equal(describeDiff(prev.pairs, listIndex(idx)), null, `contents are those of commit ${prev.sequence} (${where})`)
-      t.equal(idx.metadata?.toString() ?? null, prev.meta, `metadata of commit ${prev.sequence} (${where})`)
+      t.equal(idx.meta?.toString() ?? null, prev.meta, `metadata of commit ${prev.sequence} (${where})`)
       // verify checks commit prev too, and may point at the rejected commit page, but at nothing else.
       const v0 = Index.verify(file)
       t.equal(v0.sequence, prev.sequence, `verify checks commit ${prev.sequence} (${where})`)

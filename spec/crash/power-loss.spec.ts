@@ -131,7 +131,7 @@ function check(file: string, r: Recorded, k: number, cut: Cut): string[] {
     try { listed = listIndex(idx) } catch (err) { problems.push(`${what}: reading commit ${seq} threw ${String(err)}`); return problems }
     const diff = describeDiff(exp.pairs, listed)
     if (diff !== null) problems.push(`${what}: contents differ from commit ${seq}: ${diff}`)
-    if ((idx.metadata?.toString() ?? null) !== exp.meta) problems.push(`${what}: metadata of commit ${seq} differs`)
+    if ((idx.meta?.toString() ?? null) !== exp.meta) problems.push(`${what}: metadata of commit ${seq} differs`)
     if (problems.length > 0) return problems
     idx.insert('~after', k)
     const s = idx.stats()

@@ -49,7 +49,7 @@ for (const preallocate of [false, true]) {
 
     // Writer B removes the torn tail and commits one page.
     const b = Index.open(file, { preallocate })
-    b.transaction(tx => tx.setMetadata(Buffer.from('B')))
+    b.transaction(() => {}, { meta: Buffer.from('B') })
     t.equal(b.sequence, 4, 'B\'s commit is acknowledged')
     if (!preallocate) t.equal(fs.statSync(file).size, tornSize, 'the file has exactly the size it had with the torn tail')
     else t.ok(fs.readFileSync(file).subarray(commitEnd + P).every(b => b === 0), 'only zeros follow B\'s commit page')
@@ -57,7 +57,7 @@ for (const preallocate of [false, true]) {
 
     t.equal(explicit.refresh(), true, 'refresh() reports that the view moved')
     t.equal(explicit.sequence, 4, 'refresh() adopts B\'s commit')
-    t.equal(explicit.metadata?.toString(), 'B')
+    t.equal(explicit.meta?.toString(), 'B')
     t.equal(implicit.sequence, 4, 'a read with maxStalenessMs 0 adopts it too')
     explicit.close()
     implicit.close()

@@ -110,7 +110,7 @@ t.test('SIGKILL at random moments never loses an acknowledged commit nor tears o
     const idx = Index.open(file, { readOnly: true })
     const actual = listIndex(idx)
     const seq = idx.sequence
-    const meta = idx.metadata?.toString() ?? null
+    const meta = idx.meta?.toString() ?? null
     idx.close()
     const matches = (s: State): boolean => seq === s.sequence && meta === s.meta && describeDiff(s.pairs.list(), actual) === null
     if (pending !== null) inFlightAtKill++

@@ -8,6 +8,7 @@ import t from 'tap'
 import * as C from '../../lib/format/constants.ts'
 import { NO_LOG, encodeCommit } from '../../lib/format/commit.ts'
 import { encodeHeader } from '../../lib/format/header.ts'
+import { encodeTypedKey } from '../../lib/format/typed-key.ts'
 import { readPageHeader, sealPage } from '../../lib/format/page.ts'
 
 const doc = fs.readFileSync(new URL('../../FORMAT.md', import.meta.url), 'utf8')
@@ -106,8 +107,10 @@ t.test('file header (§4)', async t => {
   const m = /ASCII `([A-Z]+)` \(([0-9A-F ]+)\)/.exec(magicRow[3]!)!
   t.equal(C.MAGIC, m[1], 'MAGIC')
   t.same(Buffer.from(C.MAGIC, 'latin1'), Buffer.from(m[2]!.replace(/ /g, ''), 'hex'), 'the magic bytes')
-  const enc = /^(\d+) = `(\w+)`, (\d+) = `(\w+)`$/.exec(table('4.', 'offset').rows.find(r => r[2] === '`keyEncoding`')![3]!)!
-  t.same({ [enc[2]!]: Number(enc[1]), [enc[4]!]: Number(enc[3]) }, { utf8: C.KEY_ENCODING_UTF8, binary: C.KEY_ENCODING_BINARY }, 'key encoding values')
+  const encCell = table('4.', 'offset').rows.find(r => r[2] === '`keyEncoding`')![3]!
+  const encodings = Object.fromEntries([...encCell.matchAll(/(\d+) = `(\w+)`/g)].map(m => [m[2]!, Number(m[1])]))
+  t.same(encodings, { utf8: C.KEY_ENCODING_UTF8, binary: C.KEY_ENCODING_BINARY, typed: C.KEY_ENCODING_TYPED }, 'key encoding values')
+  const binaryAt = encodings.binary!
   const minBytes = /shorter than (\d+) bytes/.exec(doc)
   t.equal(C.HDR_MIN_BYTES, Number(minBytes?.[1]), 'HDR_MIN_BYTES: the length below which a file is NOT_AN_INDEX')
   const log2Range = /log2 of `P`, from (\d+) to (\d+)/.exec(doc)!
@@ -119,12 +122,40 @@ t.test('file header (§4)', async t => {
   t.equal(page.toString('latin1', f.get('magic')!.offset, f.get('magic')!.offset + 8), m[1])
   t.equal(page.readUIntLE(f.get('formatVersion')!.offset, 2), 1)
   t.equal(page[f.get('pageSizeLog2')!.offset], 11)
-  t.equal(page[f.get('keyEncoding')!.offset], Number(enc[3]))
+  t.equal(page[f.get('keyEncoding')!.offset], binaryAt)
   t.equal(page[f.get('flags')!.offset], 1)
   t.same(page.subarray(f.get('fileId')!.offset, f.get('fileId')!.offset + 16), fid)
   t.equal(Number(page.readBigUInt64LE(f.get('createdAt')!.offset)), 0x0102030405)
   t.equal(readPageHeader(page).type, C.PAGE_FILE_HEADER)
   t.equal(readPageHeader(page).pageNo, 0)
+})
+
+t.test('typed keys (§4.1)', async t => {
+  const tags = table('4.', 'tag').rows
+  const bytes = table('4.', 'byte').rows
+  const named = (rows: string[][], col: number): [string, number][] => rows.map(r => [/^`([A-Z_]+)`$/.exec(r[col]!)![1]!, Number(r[0])])
+  for (const [name, value] of [...named(tags, 1), ...named(bytes, 1)]) t.equal(consts[name], value, `${name} = ${value}`)
+  const order = named(tags, 1).map(x => x[1])
+  t.same(order, order.slice().sort((a, b) => a - b), 'the tag table is in key order')
+  t.ok(order.every(v => v > C.TK_ESCAPE && v < 0xff), 'no tag is an end, escape or 0xFF byte')
+  // The encoder writes the documented tag for a value of each row.
+  const examples: [string, unknown][] = [
+    ['TK_NULL', null], ['TK_FALSE', false], ['TK_TRUE', true], ['TK_NEG_INFINITY', -Infinity], ['TK_NEGATIVE', -3],
+    ['TK_ZERO', 0], ['TK_POSITIVE', 2n], ['TK_POS_INFINITY', Infinity], ['TK_DATE', new Date(0)], ['TK_STRING', 'x'],
+    ['TK_BYTES', new Uint8Array(1)], ['TK_TUPLE', []],
+  ]
+  t.same(examples.map(e => e[0]), named(tags, 1).map(x => x[0]), 'an example for every tag')
+  for (const [name, v] of examples) t.equal(encodeTypedKey(v)[0], consts[name], `${name} written for ${String(v)}`)
+  t.same([...encodeTypedKey('\u0000\u0001')], [C.TK_STRING, C.TK_ESCAPE, 1, C.TK_ESCAPE, 2, C.TK_END], 'escapes and end byte')
+  t.same([...encodeTypedKey(0n)], [C.TK_ZERO, C.TK_KIND_BIGINT], 'kind byte of a bigint')
+  t.same([...encodeTypedKey(-0)], [C.TK_ZERO, C.TK_KIND_NUMBER], '-0 is stored as 0')
+  // The worked examples in the text.
+  const worked = [...doc.matchAll(/`(-?[\d.]+n?)` is `([0-9A-F ]+)`/g)]
+  t.equal(worked.length, 4, 'four worked examples')
+  for (const m of worked) {
+    const v = m[1]!.endsWith('n') ? BigInt(m[1]!.slice(0, -1)) : Number(m[1])
+    t.equal(encodeTypedKey(v).toString('hex'), m[2]!.replace(/ /g, '').toLowerCase(), `${m[1]} is ${m[2]}`)
+  }
 })
 
 t.test('commit page (§8)', async t => {
@@ -210,9 +241,9 @@ t.test('named values in the text', async t => {
   }
   for (const m of named) t.equal(consts[m[1]!], Number(m[2]), `${m[1]} = ${m[2]}`)
   const bits = [...doc.matchAll(/bit (\d+) `([A-Z_]+)`/g)]
-  t.same(bits.map(b => b[2]).sort(), ['COMMIT_DATA_SYNCED', 'COMMIT_PREV_DURABLE', 'FLAG_UNIQUE'], 'flag bits named')
+  t.same(bits.map(b => b[2]).sort(), ['COMMIT_DATA_SYNCED', 'COMMIT_PREV_DURABLE', 'COMMIT_SUPERSEDED', 'FLAG_SET', 'FLAG_UNIQUE'], 'flag bits named')
   for (const b of bits) t.equal(consts[b[2]!], 1 << Number(b[1]), `${b[2]} is bit ${b[1]}`)
-  t.equal(C.KNOWN_FILE_FLAGS, C.FLAG_UNIQUE, 'the only known file flag is FLAG_UNIQUE')
+  t.equal(C.KNOWN_FILE_FLAGS, C.FLAG_UNIQUE | C.FLAG_SET, 'the known file flags are FLAG_UNIQUE and FLAG_SET')
   const varint = /at most (\d+) bytes \(`MAX_VARINT_BYTES`\)/.exec(doc)
   t.equal(C.MAX_VARINT_BYTES, Number(varint?.[1]), 'MAX_VARINT_BYTES')
   const sepOver = /A separator is at most `(\d+) \+ K \+ (\d+)`/.exec(doc)!
@@ -244,4 +275,23 @@ t.test('isValidPageSize', async t => {
   for (const v of [0, 256, 511, 513, 1000, 3072, 131072, 4096.5, NaN, Infinity, -4096, '4096', null, undefined]) {
     t.notOk(C.isValidPageSize(v), `${String(v)} is not a page size`)
   }
+})
+
+t.test('several indexes in one file (§12)', async t => {
+  const { catalogKey, catalogRowId, decodeCatalogRowId, indexPrefix } = await import('../../lib/format/catalog.ts')
+  const sec = doc.slice(doc.indexOf('## 12.'))
+  t.ok(sec.length > 100, 'FORMAT.md has a section 12')
+  const formula = /rowId = number · (\d+) \+ encoding · (\d+) \+ unique/.exec(sec)!
+  t.equal(C.CATALOG_NUMBER_FACTOR, Number(formula[1]), 'the number factor of the formula')
+  t.equal(C.CATALOG_ENCODING_FACTOR, Number(formula[2]), 'the encoding factor of the formula')
+  const ex = /unique `(\w+)` index named `(\w+)` with number (\d+) is the key\s+`([0-9A-F ]+)` with rowId (\d+)/.exec(sec)!
+  const e = { number: Number(ex[3]), keyEncoding: ex[1] as 'utf8', unique: true }
+  t.same(Buffer.from(catalogKey(ex[2]!), 'latin1'), Buffer.from(ex[4]!.replace(/ /g, ''), 'hex'), 'the example catalog key')
+  t.equal(catalogRowId(e), Number(ex[5]), 'the example catalog rowId')
+  t.same(decodeCatalogRowId(Number(ex[5])), e, 'the example rowId decodes to its settings')
+  t.same(Buffer.from(indexPrefix(0x1234), 'latin1'), Buffer.from([0x12, 0x34]), 'index numbers are big-endian')
+  t.equal(indexPrefix(C.MAX_SET_INDEXES).length, C.SET_NUMBER_BYTES)
+  t.ok(C.maxKeyBytes(C.MIN_PAGE_SIZE) >= C.SET_NUMBER_BYTES + C.MAX_INDEX_NAME_BYTES, 'a catalog key of the longest name fits at every page size')
+  t.match(decodeCatalogRowId(3 * 8 + 3 * 2), /unknown key encoding 3/, 'encoding 3 is invalid')
+  t.match(decodeCatalogRowId(1), /number 0/, 'number 0 names no index')
 })

@@ -31,7 +31,7 @@ function reseal(page: Buffer): Buffer {
 
 t.test('round trip at every page size, encoding and flag', async t => {
   for (let log2 = 9; log2 <= 16; log2++) {
-    for (const keyEncoding of ['utf8', 'binary'] as const) {
+    for (const keyEncoding of ['utf8', 'binary', 'typed'] as const) {
       for (const unique of [false, true]) {
         const h = header({ pageSize: 2 ** log2, keyEncoding, unique, createdAt: Math.floor(rng.next() * 2 ** 50) })
         const page = encodeHeader(h)
@@ -41,7 +41,7 @@ t.test('round trip at every page size, encoding and flag', async t => {
         t.ok(crcMatches(page))
         t.equal(page.toString('latin1', 16, 24), 'TAILROOT')
         t.equal(page[26], log2, 'pageSizeLog2')
-        t.equal(page[27], keyEncoding === 'binary' ? 1 : 0, 'keyEncoding byte')
+        t.equal(page[27], { utf8: 0, binary: 1, typed: 2 }[keyEncoding], 'keyEncoding byte')
         t.equal(page[28], unique ? 1 : 0, 'flags byte')
         t.same([...page.subarray(29, 32)], [0, 0, 0], 'reserved bytes are zero')
         t.ok(page.subarray(56).every(b => b === 0), 'the rest of the page is zero')
@@ -91,7 +91,7 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
     const h = decodeHeader(p) as HeaderProblem
     t.match(h.message, String(v), 'the message names the version')
   }
-  for (let bit = 1; bit < 8; bit++) {
+  for (let bit = 2; bit < 8; bit++) {
     const p = Buffer.from(good)
     p[28] = 1 << bit
     t.equal(problem(reseal(p)), 'VERSION', `unknown flag bit ${bit}`)
@@ -100,7 +100,7 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
   p[28] = 0x81
   t.equal(problem(reseal(p)), 'VERSION', 'unique flag with an unknown bit')
   // An intact header with a key encoding this version does not know: a newer version's file.
-  for (const e of [2, 3, 0x7f, 0xff]) {
+  for (const e of [3, 4, 0x7f, 0xff]) {
     const p = Buffer.from(good)
     p[27] = e
     t.equal(problem(reseal(p)), 'VERSION', `key encoding ${e}, resealed`)
@@ -115,6 +115,19 @@ t.test('VERSION: a newer format version or unknown flags (checked before the CRC
   r.writeUInt16LE(FORMAT_VERSION + 1, 24)
   r[26] = 30
   t.equal(problem(r), 'VERSION', 'version checked before the page size')
+})
+
+t.test('FLAG_SET (§12): a set file is binary, not unique, version 2 or later', async t => {
+  const h = header({ keyEncoding: 'binary', set: true })
+  const page = encodeHeader(h)
+  t.equal(page[28], 0x02, 'flags byte of a set file')
+  t.same(decodeHeader(page), h, 'round trip')
+  t.notOk('set' in decodeHeader(encodeHeader(header())), 'a single-index header has no set field')
+  for (const [what, over] of [
+    ['utf8', { keyEncoding: 'utf8' }], ['typed', { keyEncoding: 'typed' }], ['unique', { unique: true }], ['version 1', { formatVersion: 1 }],
+  ] as const) {
+    t.equal(problem(encodeHeader(header({ keyEncoding: 'binary', set: true, ...over }))), 'CORRUPT', `a set file with ${what} is CORRUPT`)
+  }
 })
 
 t.test('CORRUPT: bad CRC, bad page size, short file, impossible fields', async t => {
@@ -144,7 +157,7 @@ t.test('CORRUPT: bad CRC, bad page size, short file, impossible fields', async t
   v0.writeUInt16LE(0, 24)
   t.equal(problem(reseal(v0)), 'CORRUPT', 'format version 0')
   const enc = Buffer.from(good)
-  enc[27] = 2
+  enc[27] = 3
   t.equal(problem(enc), 'CORRUPT', 'unknown key encoding with a stale CRC: damage')
   const pn = Buffer.from(good)
   sealPage(pn, PAGE_FILE_HEADER, 1)

@@ -1,10 +1,11 @@
 /**
- * The pure decoders against arbitrary bytes: decodeNode, decodeCommit and decodeHeader are fed
+ * The pure decoders against arbitrary bytes: decodeNode, decodeCommit, decodeHeader and decodeTypedKey are fed
  * random pages and mutations of valid ones (bit flips, truncations, slots pointing anywhere, huge
  * varints, bad counts and levels), with and without the CRC re-sealed after the mutation.
  * decodeNode must throw DecodeError or return a node that satisfies every invariant; decodeCommit
- * must return null or a valid commit; decodeHeader must return a header or a problem. Any other
- * exception is a failure.
+ * must return null or a valid commit; decodeHeader must return a header or a problem;
+ * decodeTypedKey must throw DecodeError or return the one value whose encoding is those bytes.
+ * Any other exception is a failure.
  *
  * Default: a few thousand cases per decoder. TAILROOT_SOAK=1: 100,000+ cases per decoder.
  * TAILROOT_SEED=n reruns one seed; every failure message carries the seed and the case number.
@@ -16,9 +17,11 @@ import { decodeHeader, encodeHeader, isHeaderProblem } from '../../lib/format/he
 import { comparePair, decodeNode, encodeNode, internalSize, isLeaf, leafSize } from '../../lib/format/node.ts'
 import type { TreeNode } from '../../lib/format/node.ts'
 import { DecodeError, sealPage } from '../../lib/format/page.ts'
+import { decodeTypedKey, encodeTypedKey } from '../../lib/format/typed-key.ts'
 import { randomInternal, randomLeaf } from '../format/gen.ts'
 import { Rng } from '../helpers/rng.ts'
 import { SOAK } from '../helpers/soak.ts'
+import { randomTyped, showTyped } from '../helpers/typed-values.ts'
 
 const CASES = SOAK ? 120_000 : 4_000
 const seed = Rng.seedFromEnv()
@@ -271,7 +274,7 @@ t.test('decodeHeader on mutated and random bytes', async t => {
       const h = decodeHeader(page)
       if (!isHeaderProblem(h)) {
         const ok = h.formatVersion === 1 && h.pageSize >= 512 && h.pageSize <= 65536 && h.pageSize <= page.length &&
-          (h.keyEncoding === 'utf8' || h.keyEncoding === 'binary') && h.fileId.length === 16 && Number.isSafeInteger(h.createdAt) && h.createdAt >= 0
+          (h.keyEncoding === 'utf8' || h.keyEncoding === 'binary' || h.keyEncoding === 'typed') && h.fileId.length === 16 && Number.isSafeInteger(h.createdAt) && h.createdAt >= 0
         if (!ok) failures.push(`case ${i} (seed ${seed}): accepted ${JSON.stringify(h)} after ${what.join(', ')}`)
       } else if (!['NOT_AN_INDEX', 'VERSION', 'CORRUPT'].includes(h.code)) failures.push(`case ${i}: problem code ${h.code}`)
     } catch (err) {
@@ -279,4 +282,34 @@ t.test('decodeHeader on mutated and random bytes', async t => {
     }
   }
   t.same(failures, [], `decodeHeader: a header or a problem, never an exception (${CASES} cases, seed ${seed})`)
+})
+
+/** A typed key's bytes, mutated: byte flips and insertions, cuts, splices of two keys. */
+function mutateKey(src: Buffer): { bytes: Buffer; what: string } {
+  const b = [...src]
+  const x = rng.int(5)
+  if (x === 0 && b.length > 0) { const i = rng.int(b.length); b[i] = rng.int(256); return { bytes: Buffer.from(b), what: `byte ${i} set` } }
+  if (x === 1 && b.length > 0) { const i = rng.int(b.length); b[i] = b[i]! ^ (1 << rng.int(8)); return { bytes: Buffer.from(b), what: `bit flipped in byte ${i}` } }
+  if (x === 2) { const i = rng.int(b.length + 1); b.splice(i, 0, rng.pick([0x00, 0x01, 0x02, 0x70, 0xff, rng.int(256)])); return { bytes: Buffer.from(b), what: `byte inserted at ${i}` } }
+  if (x === 3) return { bytes: Buffer.from(b.slice(0, rng.int(b.length + 1))), what: 'cut' }
+  const other = encodeTypedKey(randomTyped(rng))
+  return { bytes: Buffer.concat([src.subarray(0, rng.int(src.length + 1)), other.subarray(rng.int(other.length + 1))]), what: 'spliced' }
+}
+
+t.test('decodeTypedKey on mutated and random bytes', async t => {
+  const failures: string[] = []
+  let decoded = 0
+  for (let i = 0; i < CASES * 5 && failures.length < 20; i++) {
+    const { bytes, what } = rng.int(10) === 0 ? { bytes: rng.bytes(rng.int(40)), what: 'random bytes' } : mutateKey(encodeTypedKey(randomTyped(rng, 3)))
+    try {
+      const v = decodeTypedKey(bytes)
+      decoded++
+      const again = encodeTypedKey(v)
+      if (!again.equals(bytes)) failures.push(`case ${i} (seed ${seed}): ${bytes.toString('hex')} (${what}) decoded to ${showTyped(v)}, whose encoding is ${again.toString('hex')}`)
+    } catch (err) {
+      if (!(err instanceof DecodeError)) failures.push(`case ${i} (seed ${seed}): ${bytes.toString('hex')} (${what}): ${String(err)}`)
+    }
+  }
+  t.same(failures, [], `decodeTypedKey: DecodeError or the value encoded by exactly those bytes (${CASES * 5} cases, seed ${seed})`)
+  t.ok(decoded > CASES / 10, `some mutated keys still decode (${decoded})`)
 })

@@ -43,6 +43,7 @@ class MemFile implements VfsFile {
     this.e.length = Math.max(this.e.length, end)
   }
   datasync(): void { this.check(); if (!this.writable) throw refused('datasync') }
+  async datasyncAsync(): Promise<void> { this.datasync() }
   size(): number { this.check(); return this.e.length }
   identity(): FileIdentity { return this.e.id }
   truncate(length: number): void {
@@ -131,4 +132,6 @@ export class MemVfs implements Vfs {
     return new MemLock(e, this.holders)
   }
   remove(): void { throw refused('remove') }
+  replace(): void { throw refused('rename') }
+  list(): string[] { throw refused('readdir') }
 }

@@ -20,7 +20,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
-import type { Key } from '../../lib/index.ts'
+import type { OpenOptions } from '../../lib/index.ts'
 import { EMPTY_COMMIT, decodeCommit } from '../../lib/format/commit.ts'
 import type { Commit } from '../../lib/format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../../lib/format/header.ts'
@@ -30,6 +30,10 @@ import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { MemVfs } from './mem-vfs.ts'
 import { SOAK } from '../helpers/soak.ts'
+
+/** The keys of the utf8 and binary indexes these files test. */
+type Key = string | Uint8Array
+const openAny = (file: string, o: OpenOptions): Index<Key> => Index.open(file, o) as Index<Key>
 
 const CASES = SOAK ? 120_000 : 3_000
 const seed = Rng.seedFromEnv()
@@ -96,7 +100,7 @@ function toHex(k: Key): string { return typeof k === 'string' ? Buffer.from(k, '
 /** Writes a base file through the public API while keeping the model; returns its bytes and states. */
 function makeBase(dir: string, name: string, binary: boolean, durability: 'full' | 'none', pageSize: number, unique: boolean): Base {
   const file = path.join(dir, name)
-  const idx = Index.open<Key>(file, { pageSize, keyEncoding: binary ? 'binary' : 'utf8', unique, durability, maxPendingChanges: 25 })
+  const idx = openAny(file, { pageSize, keyEncoding: binary ? 'binary' : 'utf8', unique, durability, maxPendingChanges: 25 })
   const model = new Model()
   const states = new Map<number, State>([[0, model.state()]])
   const words = ['alpha', 'Beta', 'gamma', 'δέλτα', 'эпсилон', '中文', '日本語', '😀', 'zeta', 'ünïcode', '']
@@ -108,6 +112,7 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
   }
   const keyFromHex = (hex: string): Key => binary ? Buffer.from(hex, 'hex') : Buffer.from(hex, 'hex').toString('utf8')
   const commitTx = (n: number, delFraction: number, meta?: string): void => {
+    if (meta !== undefined) model.meta = Buffer.from(meta).toString('hex')
     idx.transaction(tx => {
       const cur = model.state().pairs
       for (const [k, r] of cur) if (rng.next() < delFraction) { tx.delete(keyFromHex(k), r); model.delete(k, r) }
@@ -119,8 +124,7 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
         tx.insert(k, r)
         model.insert(hex, r)
       }
-      if (meta !== undefined) { tx.setMetadata(Buffer.from(meta)); model.meta = Buffer.from(meta).toString('hex') }
-    })
+    }, meta === undefined ? undefined : { meta: Buffer.from(meta) })
     states.set(idx.sequence, model.state())
   }
   commitTx(binary ? 250 : 700, 0)
@@ -186,7 +190,7 @@ function checks(idx: Index<Key>, base: Base, st: State): Check[] {
   const anyKey = (): string => (keys.length > 0 && rng.int(4) !== 0 ? rng.pick(keys) : absentKey())
   const out: Check[] = [
     { label: 'count()', run: () => idx.count(), expect: pairs.length },
-    { label: 'metadata', run: () => idx.metadata?.toString('hex') ?? null, expect: st.meta },
+    { label: 'metadata', run: () => idx.meta?.toString('hex') ?? null, expect: st.meta },
     { label: 'range()', run: () => take(idx.range(), cap), expect: pairs },
   ]
   if (rng.int(3) === 0) out.push({ label: 'range reverse', run: () => take(idx.range({ reverse: true }), cap), expect: [...pairs].reverse() })
@@ -239,7 +243,7 @@ t.test('damaged pages: right answers or CORRUPT, never anything else', async t =
     const P = base.pageSize
     const tail = (commit.page + 1) * P
     wvfs.set(base.name, bytes)
-    const opened = attempt(() => Index.open<Key>(base.name, { vfs: wvfs, durability: base.durability, lockTimeoutMs: 1000 }))
+    const opened = attempt(() => openAny(base.name, { vfs: wvfs, durability: base.durability, lockTimeoutMs: 1000 }))
     if (!opened.ok) {
       if (!(opened.err instanceof TailrootError)) failures.push(`${where}: writable open threw a foreign ${String(opened.err)}`)
       else if (page !== 0 || !damaged) failures.push(`${where}: writable open failed although the header is intact: ${opened.err.message}`)
@@ -285,7 +289,7 @@ t.test('damaged pages: right answers or CORRUPT, never anything else', async t =
     t.equal((b.newest.flags & 3) !== 0, b.durability === 'full', `${b.name}: a 'full' commit has a durability flag, a 'none' one none`)
     // The undamaged file reads exactly as the model says (the harness itself is sound).
     vfs.set(b.name, b.bytes)
-    const idx = Index.open<Key>(b.name, { readOnly: true, vfs })
+    const idx = openAny(b.name, { readOnly: true, vfs })
     t.equal(idx.sequence, b.newest.sequence)
     const bad = checks(idx, b, b.states.get(b.newest.sequence)!).filter(c => !same(attempt(c.run), { ok: true, value: c.expect })).map(c => c.label)
     t.same(bad, [], `${b.name}: the undamaged file agrees with the model`)
@@ -333,7 +337,7 @@ t.test('damaged pages: right answers or CORRUPT, never anything else', async t =
     if (useOlder) stats.olderCommit++
 
     vfs.set(base.name, bytes)
-    const opened = attempt(() => Index.open<Key>(base.name, { readOnly: true, vfs }))
+    const opened = attempt(() => openAny(base.name, { readOnly: true, vfs }))
     if (!opened.ok) {
       stats.openFailed++
       const e = opened.err

@@ -21,7 +21,7 @@ import path from 'node:path'
 import { crc32c } from '@node-rs/crc32'
 import t from 'tap'
 import { Index, TailrootError } from '../../lib/index.ts'
-import type { Key, VfsFile } from '../../lib/index.ts'
+import type { BuildOptions, OpenOptions, VfsFile } from '../../lib/index.ts'
 import { decodeHeader, isHeaderProblem } from '../../lib/format/header.ts'
 import { isLeaf } from '../../lib/format/node.ts'
 import { verifyFile } from '../../lib/verify.ts'
@@ -31,6 +31,11 @@ import { tmpDir } from '../helpers/tmp.ts'
 import { MemVfs } from './mem-vfs.ts'
 import { MUTATIONS, fixDataCrcs, mapFile, nodeAt } from './mutate.ts'
 import type { FileMap } from './mutate.ts'
+
+/** The keys of the utf8 and binary indexes these files test. */
+type Key = string | Uint8Array
+const openAny = (file: string, o: OpenOptions): Index<Key> => Index.open(file, o) as Index<Key>
+const buildAny = (file: string, pairs: [Key, number][], o: BuildOptions): Index<Key> => Index.build(file, pairs, o) as Index<Key>
 
 const CASES = SOAK ? 60_000 : 3_000
 const P = 512
@@ -86,9 +91,9 @@ function makeBase(dir: string, name: string, binary: boolean, durability: 'full'
     const pairs: [Key, number][] = []
     for (let i = 0; i < 420; i++) pairs.push([key(i), i * 3 + 1])
     for (let r = 0; r < 60; r++) pairs.push([key(5), 10_000 + r]) // one key over several leaves
-    Index.build<Key>(file, pairs, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability }).close()
+    buildAny(file, pairs, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability }).close()
   } else {
-    const idx = Index.open<Key>(file, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability, maxPendingChanges: 20 })
+    const idx = openAny(file, { pageSize: P, keyEncoding: binary ? 'binary' : 'utf8', durability, maxPendingChanges: 20 })
     idx.transaction(tx => { for (let i = 0; i < 260; i++) tx.insert(key(i), i) })
     idx.transaction(tx => { for (let r = 0; r < 80; r++) tx.insert(key(7), 1000 + r) })
     idx.transaction(tx => { for (let i = 0; i < 260; i += 9) tx.delete(key(i), i) })
@@ -193,7 +198,7 @@ t.test('structurally damaged files: every read answers or throws CORRUPT, in bou
 
     // Mostly without a node cache, so that pages read are nodes visited.
     const cacheBytes = rng.int(4) === 0 ? 1 << 20 : 0
-    const idx = run('open', () => Index.open<Key>(base.name, { readOnly: true, vfs, cacheBytes }))
+    const idx = run('open', () => openAny(base.name, { readOnly: true, vfs, cacheBytes }))
     if (idx === undefined) { stats.openCorrupt++; continue }
     let sawCorrupt = false
     const read = <T>(what: string, fn: () => T): T | undefined => {

@@ -139,6 +139,14 @@ export class FaultyVfs implements Vfs {
     this.alive('unlink')
     this.inner.remove(file)
   }
+  replace(tmp: string, file: string): void {
+    this.alive('rename')
+    this.inner.replace(tmp, file)
+  }
+  list(dir: string): string[] {
+    this.alive('readdir')
+    return this.inner.list(dir)
+  }
 }
 
 /** Locks pass through; after a crash they throw like every other call, but close() still releases. */
@@ -199,6 +207,17 @@ class FaultyFile implements VfsFile {
   datasync(): void {
     const rule = this.vfs.step('datasync', this.name, 0, 0)
     if (!rule) return this.inner.datasync()
+    if (rule.kind === 'crash') this.vfs.die()
+    throw injectedError(rule.kind === 'ENOSPC' ? 'ENOSPC' : 'EIO', 'fdatasync')
+  }
+
+  /** Counted and faulted as datasync; the inner file's async sync when it has one. */
+  async datasyncAsync(): Promise<void> {
+    const rule = this.vfs.step('datasync', this.name, 0, 0)
+    if (!rule) {
+      if (this.inner.datasyncAsync !== undefined) return this.inner.datasyncAsync()
+      return this.inner.datasync()
+    }
     if (rule.kind === 'crash') this.vfs.die()
     throw injectedError(rule.kind === 'ENOSPC' ? 'ENOSPC' : 'EIO', 'fdatasync')
   }

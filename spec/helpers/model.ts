@@ -7,7 +7,7 @@ import type { Rng } from './rng.ts'
 
 /** How a test handles the user keys of one key encoding. */
 export interface KeyKind<K> {
-  encoding: 'utf8' | 'binary'
+  encoding: 'utf8' | 'binary' | 'typed'
   /** The key's stored bytes. */
   bytes(k: K): Buffer
   /** A readable string for messages. */
@@ -23,6 +23,12 @@ export interface KeyKind<K> {
   /** The key that sorts right after k among all keys: k followed by a zero byte. */
   succ(k: K): K
   empty: K
+  /** A value for range option `prefix` drawn from key k (often a prefix of it, sometimes not). */
+  prefixOf(rng: Rng, k: K): unknown
+  /** The bytes that the keys matching prefix p start with. */
+  prefixBytes(p: unknown): Buffer
+  /** Whether key k matches prefix p, decided on the values (the check on prefixBytes). */
+  matches(k: K, p: unknown): boolean
 }
 
 // utf8: ASCII, 2-, 3- and 4-byte characters, and characters above the surrogates in UTF-16 (which
@@ -53,6 +59,9 @@ export const utf8Kind: KeyKind<string> = {
   },
   succ: k => k + '\u0000',
   empty: '',
+  prefixOf: (rng, k) => (rng.next() < 0.8 ? utf8Kind.prefix(rng, k) : k),
+  prefixBytes: p => Buffer.from(p as string, 'utf8'),
+  matches: (k, p) => k.startsWith(p as string),
 }
 
 export const binaryKind: KeyKind<Buffer> = {
@@ -71,6 +80,9 @@ export const binaryKind: KeyKind<Buffer> = {
   prefix: (rng, k) => (k.length === 0 ? k : Buffer.from(k.subarray(0, rng.int(k.length)))),
   succ: k => Buffer.concat([k, Buffer.from([0])]),
   empty: Buffer.alloc(0),
+  prefixOf: (rng, k) => (rng.next() < 0.8 ? binaryKind.prefix(rng, k) : k),
+  prefixBytes: p => Buffer.from(p as Uint8Array),
+  matches: (k, p) => k.subarray(0, (p as Uint8Array).length).equals(p as Uint8Array),
 }
 
 interface Entry<K> {
@@ -94,6 +106,7 @@ export type Pair<K> = [K, number]
 
 /** Key bounds and range options as the public API takes them. */
 export interface RangeQuery<K> {
+  prefix?: unknown
   gt?: K
   gte?: K
   lt?: K
@@ -260,6 +273,15 @@ export class Model<K> {
     if (q.gt !== undefined) { const k = kb(q.gt); lo = Math.max(lo, this.firstWhere(b => Buffer.compare(b, k) > 0)) }
     if (q.lte !== undefined) { const k = kb(q.lte); hi = Math.min(hi, this.firstWhere(b => Buffer.compare(b, k) > 0)) }
     if (q.lt !== undefined) { const k = kb(q.lt); hi = Math.min(hi, this.firstWhere(b => Buffer.compare(b, k) >= 0)) }
+    if (q.prefix !== undefined) {
+      const p = this.kind.prefixBytes(q.prefix)
+      const extends_ = (b: Buffer): boolean => b.length >= p.length && b.subarray(0, p.length).equals(p)
+      const plo = this.firstWhere(b => Buffer.compare(b, p) >= 0)
+      const phi = this.firstWhere(b => Buffer.compare(b, p) > 0 && !extends_(b))
+      this.checkPrefixEdges(q.prefix, plo, phi)
+      lo = Math.max(lo, plo)
+      hi = Math.min(hi, phi)
+    }
     if (q.after !== undefined) {
       const k = kb(q.after[0])
       const ar = q.after[1]
@@ -272,6 +294,18 @@ export class Model<K> {
       }
     }
     return [lo, hi]
+  }
+
+  /**
+   * The byte range of a prefix must hold exactly the keys that match it on the values: its first
+   * and last keys match, and the keys just outside do not (the matches are contiguous in key order).
+   */
+  private checkPrefixEdges(p: unknown, lo: number, hi: number): void {
+    const flat = this.pairs()
+    const bad = (i: number, want: boolean): boolean => i >= 0 && i < flat.length && this.kind.matches(flat[i]![0], p) !== want
+    if ((lo < hi && (bad(lo, true) || bad(hi - 1, true))) || bad(lo - 1, false) || bad(hi, false)) {
+      throw new Error(`model: the bytes of prefix ${String(p)} do not select the keys that match it`)
+    }
   }
 
   countRange(q: RangeQuery<K>): number {
@@ -372,6 +406,7 @@ export function randomRange<K>(rng: Rng, gen: KeyGen<K>, m: Model<K>, boundsOnly
   const hi = rng.int(3)
   if (hi === 1) q.lt = gen.bound(m)
   if (hi === 2) q.lte = gen.bound(m)
+  if (rng.next() < 0.3) q.prefix = gen.kind.prefixOf(rng, gen.bound(m))
   if (boundsOnly) return q
   if (rng.next() < 0.5) q.reverse = rng.next() < 0.5
   if (rng.next() < 0.35) {
@@ -388,6 +423,7 @@ export function randomRange<K>(rng: Rng, gen: KeyGen<K>, m: Model<K>, boundsOnly
 
 export function describeQuery<K>(kind: KeyKind<K>, q: RangeQuery<K>): string {
   const parts: string[] = []
+  if (q.prefix !== undefined) parts.push(`prefix: ${kind.show(q.prefix as K)}`)
   for (const n of ['gt', 'gte', 'lt', 'lte'] as const) if (q[n] !== undefined) parts.push(`${n}: ${kind.show(q[n])}`)
   if (q.after) parts.push(`after: [${kind.show(q.after[0])}, ${q.after[1]}]`)
   if (q.reverse !== undefined) parts.push(`reverse: ${q.reverse}`)

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { Index } from '../../lib/index.ts'
+import { Index, IndexSet } from '../../lib/index.ts'
 import type { FileIdentity, Vfs, VfsFile } from '../../lib/index.ts'
 import { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES, preallocEnd } from '../../lib/store/commit-writer.ts'
 import { nodeVfs } from '../../lib/store/vfs.ts'
@@ -14,6 +14,7 @@ import { CMT_OFF_FIRST_DATA, MAX_PAGE_NO, PAGE_COMMIT } from '../../lib/format/c
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { FaultyVfs } from '../helpers/faulty-vfs.ts'
+import type { OpRecord } from '../helpers/faulty-vfs.ts'
 
 /** A Vfs that counts the calls of the files it opens. */
 class CountingVfs implements Vfs {
@@ -29,6 +30,7 @@ class CountingVfs implements Vfs {
       read(buf: Buffer, position: number): number { self.reads++; self.readBytes += buf.length; return inner.read(buf, position) },
       write(buf: Buffer, position: number): void { self.writes++; inner.write(buf, position) },
       datasync(): void { inner.datasync() },
+      datasyncAsync(): Promise<void> { return inner.datasyncAsync!() },
       size(): number { self.sizes++; return inner.size() },
       identity(): FileIdentity { return inner.identity() },
       truncate(length: number): void { inner.truncate(length) },
@@ -40,6 +42,8 @@ class CountingVfs implements Vfs {
   publish(tmp: string, file: string): boolean { return nodeVfs.publish(tmp, file) }
   openLock(file: string, create: boolean) { return nodeVfs.openLock(file, create) }
   remove(file: string): void { nodeVfs.remove(file) }
+  replace(tmp: string, file: string): void { nodeVfs.replace(tmp, file) }
+  list(dir: string): string[] { return nodeVfs.list(dir) }
 }
 
 const key = (i: number): string => `key-${String(i).padStart(8, '0')}`
@@ -89,6 +93,103 @@ t.test('commits overwrite preallocated zeros; the file grows in chunks; only zer
     t.equal(again.count(), 4500, `a fresh handle reads every pair (${durability})`)
     again.close()
   }
+})
+
+t.test('asynchronous group commits preallocate as synchronous ones do: zeros before the commit page, synced by its sync', async t => {
+  const dir = tmpDir(t)
+  const P = 512
+  for (const durability of ['full', 'none'] as const) {
+    const file = path.join(dir, `async-${durability}.idx`)
+    const vfs = new FaultyVfs(undefined, true)
+    const idx = Index.open(file, { pageSize: P, durability, vfs })
+    let last = fs.statSync(file).size
+    let extensions = 0
+    for (let g = 0; g < 300; g++) {
+      vfs.arm()
+      const calls: Promise<boolean>[] = []
+      for (let j = 0; j < 5; j++) calls.push(idx.insertAsync(key(g * 5 + j), g))
+      await Promise.all(calls)
+      const s = idx.stats()
+      const end = (s.commitPage + 1) * P
+      if (s.tailBytes !== s.fileBytes - end) t.fail(`group ${g}: tailBytes ${s.tailBytes}, expected ${s.fileBytes - end}`)
+      if (s.fileBytes === last) continue
+      extensions++
+      const where = `${durability}, group ${g}, commit page ${s.commitPage}`
+      t.equal(s.fileBytes, preallocEnd(s.commitPage + 1, P) * P, `the extension reaches the chunk the policy gives (${where})`)
+      last = s.fileBytes
+      // The zeros from the commit page on, then the write that carries the commit page, then
+      // (durability 'full') the commit's sync last: no sync of their own.
+      const log = vfs.log
+      const isZeros = (r: OpRecord): boolean => r.op === 'write' && r.data!.every(b => b === 0)
+      const zeroAt = log.findIndex(isZeros)
+      const pageAt = log.findIndex(r => r.op === 'write' && r.position <= s.commitPage * P && r.position + r.length >= end && !isZeros(r))
+      const shape = log.map(r => `${r.op}@${r.position / P}+${r.length / P}${isZeros(r) ? ' (zeros)' : ''}`).join(', ')
+      t.ok(zeroAt >= 0 && log[zeroAt]!.position === s.commitPage * P, `the zeros start at the commit page (${where}): ${shape}`)
+      t.ok(pageAt > zeroAt, `they are written before the commit page (${where}): ${shape}`)
+      t.equal(log.slice(zeroAt, pageAt).some(r => r.op === 'datasync'), false, `no sync between the zeros and the commit page (${where}): ${shape}`)
+      if (durability === 'full') t.match(log.at(-1), { op: 'datasync' }, `the commit's sync comes last and covers them (${where}): ${shape}`)
+      else t.equal(log.some(r => r.op === 'datasync'), false, `no sync with durability 'none' (${where}): ${shape}`)
+    }
+    const s = idx.stats()
+    t.ok(zerosFrom(file, (s.commitPage + 1) * P) && s.tailBytes > 0, `only zeros follow the newest commit (${durability})`)
+    t.ok(extensions >= 2 && extensions < s.sequence / 20, `the file grew ${extensions} times in ${s.sequence} group commits (${durability})`)
+    idx.close()
+    t.ok(Index.verify(file).ok, `verify (${durability})`)
+    const again = Index.open(file, { readOnly: true })
+    t.equal(again.count(), 1500, `a fresh handle reads every pair (${durability})`)
+    again.close()
+  }
+})
+
+t.test('asynchronous group commits keep rule T: another writer\'s torn pages after the commit are removed first', async t => {
+  const file = path.join(tmpDir(t), 'async-knew.idx')
+  const P = 512
+  const a = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
+  for (let i = 0; i < 5; i++) await a.insertAsync(key(i), i)
+  const size = fs.statSync(file).size
+  // Writer B dies after writing its data pages, before its commit page: inside A's preallocated zeros.
+  const vfs = new FaultyVfs()
+  const b = Index.open(file, { vfs, maxPendingChanges: 0 })
+  vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
+  t.throws(() => b.transaction(tx => { for (let i = 0; i < 40; i++) tx.insert(`b-${i}`.padEnd(30, 'b'), i) }))
+  t.equal(fs.statSync(file).size, size, 'B wrote inside the preallocated space')
+  t.ok(!zerosFrom(file, (a.stats().commitPage + 1) * P), 'B left pages after A\'s commit')
+  // A's group sees the same commit and file size: only the page after its commit tells.
+  await Promise.all([a.insertAsync('~a', 1), a.insertAsync('~b', 2)])
+  const s = a.stats()
+  t.ok(zerosFrom(file, (s.commitPage + 1) * P), 'A removed B\'s pages: only zeros follow its commit')
+  await a.insertAsync('~c', 3)
+  a.close()
+  b.close()
+  const fresh = Index.open(file, { readOnly: true })
+  t.equal(fresh.sequence, 7, 'a fresh open finds A\'s newest commit')
+  t.same([fresh.get('~a'), fresh.get('~b'), fresh.get('~c'), fresh.get('b-0'.padEnd(30, 'b'))], [[1], [2], [3], []])
+  fresh.close()
+  t.ok(Index.verify(file).ok)
+})
+
+t.test('a set file preallocates too; preallocated zeros are neither live nor garbage', async t => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'set.idx')
+  const set = IndexSet.open(file)
+  const city = set.index('city')
+  set.transaction(tx => { tx.index(city).insert('Lyon', 1); tx.index(city).insert('Paris', 2) })
+  city.insert('Nice', 3)
+  const s = set.stats()
+  set.close()
+  t.ok(s.tailBytes >= PREALLOC_MIN_PAGES * 4096 - 4 * 4096, `zeros follow the newest commit: ${s.tailBytes} bytes`)
+  t.equal(s.fileBytes, s.pagesTotal * 4096 + s.tailBytes, 'the pages up to the newest commit, then the tail')
+  t.ok(zerosFrom(file, s.pagesTotal * 4096), 'only zeros follow it')
+  t.ok(s.garbageRatio < 0.5, `the garbage ratio counts only the pages up to the newest commit: ${s.garbageRatio}`)
+  // A fresh file with one folded commit: the header, a leaf and the commit page, all live.
+  const one = path.join(dir, 'one.idx')
+  const idx = Index.open(one, { maxPendingChanges: 0 })
+  idx.insert('k', 1)
+  const o = idx.stats()
+  idx.close()
+  t.same([o.pagesTotal, o.liveBytes, o.garbageRatio, o.tailBytes, o.fileBytes], [3, 3 * 4096, 0, PREALLOC_MIN_PAGES * 4096, (3 + PREALLOC_MIN_PAGES) * 4096], 'a freshly preallocated file has no garbage')
+  const v = Index.verify(one)
+  t.same([v.ok, v.pagesTotal, v.garbageRatio, v.tailBytes], [true, 3, 0, PREALLOC_MIN_PAGES * 4096], 'verify gives the same figures')
 })
 
 t.test('preallocate: false: the file ends at the newest commit page', async t => {

@@ -65,6 +65,10 @@ t.test('open is linear in the pages of a file full of commit pages whose data ch
     t.equal(idx.sequence, 0, `no commit is valid (${shape})`)
     const reads = idx.stats().pageReads
     t.ok(reads <= 3 * pages, `open read ${reads} pages of ${pages} (${shape}); quadratic would be ~${(pages * pages / 2).toExponential(1)}`)
+    // The rejected tail is unchanged since open: a look does not scan it again.
+    t.notOk(idx.refresh(), `refresh finds nothing new (${shape})`)
+    const more = idx.stats().pageReads - reads
+    t.ok(more <= 2, `a look after open read ${more} more pages (${shape})`)
     idx.close()
     const v = Index.verify(file)
     t.notOk(v.ok, `verify reports the rejected commits (${shape})`)
@@ -157,7 +161,7 @@ t.test("a 'full' commit that appends no pages still syncs the 'none' commits bel
   none.insert('a', 1)
   none.close()
   const full = Index.open(file, { pageSize: 512 })
-  full.transaction(tx => tx.setMetadata(Buffer.from('m')))
+  full.transaction(() => {}, { meta: Buffer.from('m') })
   full.close()
   const bytes = fs.readFileSync(file)
   const cs = commitsOf(bytes, 512)

@@ -84,8 +84,7 @@ function main(): void {
       idx.transaction(tx => {
         for (const [k, v] of op.del) tx.delete(k, v)
         for (const [k, v] of op.ins) tx.insert(k, v)
-        if (op.meta !== undefined) tx.setMetadata(Buffer.from(op.meta))
-      })
+      }, op.meta === undefined ? undefined : { meta: Buffer.from(op.meta) })
     }
     say(`ack ${n} ${idx.sequence}`)
   }
