@@ -53,7 +53,7 @@ export type VerifyProgress = (p: { done: number; total: number }) => void
 
 /** The figures of a file whose header cannot be read. */
 const NO_FIGURES: SpaceFigures & { commits: number } = {
-  pagesLive: 0, pagesTotal: 0, fileBytes: 0, liveBytes: 0, garbageRatio: 0, lastCommitTime: null, commits: 0,
+  pagesLive: 0, pagesTotal: 0, fileBytes: 0, liveBytes: 0, garbageRatio: 0, lastCommitTime: null, tailBytes: 0, commits: 0,
 }
 
 /** How often (in pages checked) progress is reported. */

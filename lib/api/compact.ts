@@ -78,10 +78,13 @@ export function compactIndex(path: string, options?: CompactOptions): CompactRes
     }
     let placed = false
     try {
-      // The copy ends with its one commit page.
+      // The copy ends with its one commit page: it is not preallocated (the first commit after
+      // it may be, FORMAT.md §8).
       const bytesAfter = (copy.page + 1) * h.pageSize
-      // An already compact file stays as it is: a copy must not make it grow.
-      if (bytesAfter >= bytesBefore) return { ...kept, ms: performance.now() - start }
+      // An already compact file stays as it is: a copy must not make it grow. Preallocated zeros
+      // after the commit are not garbage (the next commits take them up), so only the pages up to
+      // the commit are compared: a compact file with zeros after it is not rewritten either.
+      if (bytesAfter >= (c.page + 1) * h.pageSize) return { ...kept, ms: performance.now() - start }
       switchFiles(o.vfs, path, tmp, follower, () => { placed = true })
       return { bytesBefore, bytesAfter, pages: copy.livePages, entries: copy.entryCount, sequence: copy.sequence, replaced: true, ms: performance.now() - start }
     } finally {
@@ -122,7 +125,8 @@ function switchFiles(vfs: Vfs, path: string, tmp: string, old: TailFollower, pla
 /** Appends a commit with the old file's content and COMMIT_SUPERSEDED, durably. */
 function markSuperseded(follower: TailFollower): void {
   const c = follower.commit
-  const w = new CommitWriter(follower.file, c, 'full', follower.durable())
+  // Not preallocated: no commit follows this one in the old file.
+  const w = new CommitWriter(follower.file, c, 'full', follower.durable(), follower.allocatedPages(), false)
   try {
     // The pending chain (FORMAT.md §10) continues unchanged: the content is the same.
     w.commit({ root: c.root, height: c.height, entryCount: c.entryCount, livePages: c.livePages + (inChain(c) ? 1 : 0), meta: c.meta, logPrevHead: c.logHead, chainBefore: c.chainRecords, superseded: true })

@@ -1,10 +1,11 @@
 /**
- * When a read outside a transaction looks for commits made elsewhere (one fstat). The default
- * policy is causal. A handle skips the look only when all of these hold: it already looked during
- * the same synchronous run of code (no microtask boundary since), the clock has not moved on by a
+ * When a read outside a transaction looks for commits made elsewhere (one read of 32 bytes at the
+ * end of the known commit, FORMAT.md §8 "Following the tail"). The default policy is causal. A
+ * handle skips the look only when all of these hold: it already looked during the same
+ * synchronous run of code (no microtask boundary since), the clock has not moved on by a
  * millisecond, and no handle of this thread has committed since. Anything that reached this
  * process through an event (a message from a writer, a child's exit, a timer) therefore starts a
- * new run and is always seen, while a tight loop of reads costs one fstat per millisecond.
+ * new run and is always seen, while a tight loop of reads costs one such read per millisecond.
  * `maxStalenessMs` > 0 replaces the run and clock conditions with a plain time bound; commits of
  * this thread's handles are still seen at once.
  */

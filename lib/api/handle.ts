@@ -60,16 +60,26 @@ export interface IndexStats {
   keyEncoding: KeyEncoding
   unique: boolean
   maxKeyBytes: number
+  /** The size of the file: pagesTotal pages, then tailBytes. */
   fileBytes: number
+  /**
+   * Bytes after the current commit page: zeros preallocated for the next commits (FORMAT.md §8),
+   * or a torn tail that the next writer removes. Neither live nor garbage: the next commits take
+   * up the zeros, so compaction has nothing to reclaim there.
+   */
+  tailBytes: number
   /** The same as pagesLive. */
   livePages: number
   /** Pages reachable from the current commit's root, plus the pending changes' pages (all but the commit page). */
   pagesLive: number
-  /** Whole pages in the file. */
+  /** Pages up to and including the current commit page, live or not (not the tail after it). */
   pagesTotal: number
   /** The header page, the live pages and the commit page: about what a compacted file takes. */
   liveBytes: number
-  /** The share of the file that is not live (0 to 1): what Index.compact reclaims. */
+  /**
+   * The share of the pagesTotal pages that is not live (0 to 1): what Index.compact reclaims.
+   * Preallocated zeros (tailBytes) do not count: a freshly preallocated file has none.
+   */
   garbageRatio: number
   /** Commits in the file, along the previous-commit links from the current one. */
   commits: number
@@ -469,7 +479,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
     try {
       const p = this.planCommit(w, records, log, meta)
       const c = w.commit(p.content)
-      this.committedLocal(c, p.next(c))
+      this.committedLocal(c, p.next(c), w.fileEnd)
     } catch (err) {
       this.commitFailed(w)
       throw err
@@ -488,15 +498,19 @@ export class Index<K extends Key = string> extends ReadView<K> {
       } finally {
         this.syncing = false
       }
-      this.committedLocal(c, p.next(c))
+      this.committedLocal(c, p.next(c), w.fileEnd)
     } catch (err) {
       this.commitFailed(w)
       throw err
     }
   }
 
+  /**
+   * The writer of the next commit, after prepareWrite (under the lock): it knows the pages after
+   * the current commit to be zeros, and preallocates when the option says so (FORMAT.md §8).
+   */
   private commitWriter(): CommitWriter {
-    return new CommitWriter(this.f, this.commit, this.opts.durability, this.follower.durable())
+    return new CommitWriter(this.f, this.commit, this.opts.durability, this.follower.durable(), this.follower.allocatedPages(), this.opts.preallocate)
   }
 
   /** Appends the commit's pages; returns its content and the pending state after it. */
@@ -530,8 +544,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
     }
   }
 
-  private committedLocal(c: Commit, next: PendingState): void {
-    this.follower.committed(c, this.opts.durability === 'full', next)
+  /** After this handle's commit `c`; `filePages`: the file's pages after it, zeros past `c`. */
+  private committedLocal(c: Commit, next: PendingState, filePages: number): void {
+    this.follower.committed(c, this.opts.durability === 'full', next, filePages)
     noteLocalCommit()
     this.freshness.looked()
   }

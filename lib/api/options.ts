@@ -22,6 +22,13 @@ export interface OpenOptions {
   pageSize?: number
   /** 'full' (default): every commit is durable when the call returns (one or two fdatasyncs, FORMAT.md §8). 'none': no syncs; unsafe on power loss. */
   durability?: Durability
+  /**
+   * true (default): a commit that needs space extends the file with zeros for the commits after
+   * it (an eighth of the file, from 256 pages to 64 MiB; FORMAT.md §8), so most commits overwrite
+   * space already allocated and their fdatasync has no file size to update. false: every commit
+   * extends the file by its own pages (zeros another handle preallocated are still used).
+   */
+  preallocate?: boolean
   /** How long a writer waits for the write lock before LOCKED (default 10000). */
   lockTimeoutMs?: number
   /** Heap bytes the cache of decoded pages may take, estimated (default 64 MiB). */
@@ -77,6 +84,7 @@ export interface BuildOptions {
   lockTimeoutMs?: number
   maxStalenessMs?: number
   maxPendingChanges?: number
+  preallocate?: boolean
   vfs?: Vfs
 }
 
@@ -87,6 +95,7 @@ export interface ResolvedOptions {
   keyEncoding: KeyEncoding | undefined
   pageSize: number | undefined
   durability: Durability
+  preallocate: boolean
   lockTimeoutMs: number
   cacheBytes: number
   maxStalenessMs: number
@@ -96,8 +105,8 @@ export interface ResolvedOptions {
   set: boolean
 }
 
-const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
-const BUILD_KEYS = new Set(['unique', 'keyEncoding', 'pageSize', 'durability', 'fill', 'cacheBytes', 'lockTimeoutMs', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
+const OPEN_KEYS = new Set(['create', 'readOnly', 'unique', 'keyEncoding', 'pageSize', 'durability', 'preallocate', 'lockTimeoutMs', 'cacheBytes', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
+const BUILD_KEYS = new Set(['unique', 'keyEncoding', 'pageSize', 'durability', 'preallocate', 'fill', 'cacheBytes', 'lockTimeoutMs', 'maxStalenessMs', 'maxPendingChanges', 'vfs'])
 
 function checkObject(o: unknown, allowed: Set<string>, what: string): Record<string, unknown> {
   if (o === undefined) return {}
@@ -163,6 +172,7 @@ export function resolveOpenOptions(o: unknown, what = 'Index.open options'): Res
     keyEncoding: encoding(r.keyEncoding),
     pageSize: pageSize(r.pageSize),
     durability: durability(r.durability),
+    preallocate: bool(r.preallocate, 'preallocate') ?? true,
     lockTimeoutMs: nonNegative(r.lockTimeoutMs, 'lockTimeoutMs', 10000),
     cacheBytes: nonNegative(r.cacheBytes, 'cacheBytes', 64 * 1024 * 1024),
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),
@@ -186,7 +196,7 @@ export function resolveBuildOptions(o: unknown): ResolvedBuildOptions {
   const fill = r.fill === undefined ? 1 : r.fill
   if (typeof fill !== 'number' || !(fill >= 0.5 && fill <= 1)) throw invalid(`option fill must be a number from 0.5 to 1, got ${String(fill)}`)
   const open = resolveOpenOptions({
-    durability: r.durability, lockTimeoutMs: r.lockTimeoutMs, cacheBytes: r.cacheBytes, maxStalenessMs: r.maxStalenessMs, maxPendingChanges: r.maxPendingChanges, vfs: r.vfs,
+    durability: r.durability, preallocate: r.preallocate, lockTimeoutMs: r.lockTimeoutMs, cacheBytes: r.cacheBytes, maxStalenessMs: r.maxStalenessMs, maxPendingChanges: r.maxPendingChanges, vfs: r.vfs,
   })
   return {
     unique: bool(r.unique, 'unique') ?? false,

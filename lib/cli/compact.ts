@@ -14,7 +14,8 @@ export const compact: Command = {
   details: `Copies the pairs of the newest commit into a new file next to it, in key order, and
 renames it over the file. The sequence, entries, settings and commit metadata are kept. Holds
 the write lock for the whole copy: writers wait (then write into the new file), readers never
-do, and they follow to the new file. A file that would not get smaller is left as it is. Waits
+do, and they follow to the new file. A file that would not get smaller is left as it is (zeros
+preallocated after the newest commit do not count: they are not garbage). Waits
 up to --timeout milliseconds (default 10000) for the lock, then exits 3. With --json, one
 object: { "bytesBefore", "bytesAfter", "pages", "entries", "sequence", "replaced", "ms" }.`,
   options: { timeout: { type: 'string' }, json: { type: 'boolean' } },

@@ -17,10 +17,14 @@ export const stats: Command = {
 distinct keys reads every leaf. With --json, one object with exactly these fields first
 (more may follow): entries, keys, height, pageSize, keyEncoding, unique, sequence, commits,
 pagesLive, pagesTotal, fileBytes, liveBytes, garbageRatio, lastCommitTime (ISO 8601, or null);
-then pendingChanges (change records not yet folded into the tree, which height describes).
-A set file of named indexes (FORMAT.md §12) gives the same figures but keys, keyEncoding and
-unique for the whole file (entries counts every pair, the catalog's included), then one line
-per named index (JSON: "indexes", an array of { name, keyEncoding, unique, entries }).`,
+then pendingChanges (change records not yet folded into the tree, which height describes) and
+tailBytes. pagesTotal and garbageRatio count the pages up to the newest commit; tailBytes are
+the bytes after it (zeros preallocated for the next commits, or a torn tail the next writer
+removes), which are neither live nor garbage: fileBytes is pagesTotal pages plus tailBytes.
+A set file of named indexes (FORMAT.md §12) gives the same figures but keys, keyEncoding,
+unique and pendingChanges for the whole file (entries counts every pair, the catalog's
+included), then one line per named index (JSON: "indexes", an array of { name, keyEncoding,
+unique, entries }).`,
   options: JSON_OPTION,
   async run({ values, args, out }) {
     if (isSetFile(args[0]!)) return setStats(args[0]!, values.json === true, out)
@@ -34,7 +38,7 @@ per named index (JSON: "indexes", an array of { name, keyEncoding, unique, entri
         entries: s.entries, keys, height: s.height, pageSize: s.pageSize, keyEncoding: s.keyEncoding, unique: s.unique,
         sequence: s.sequence, commits: s.commits, pagesLive: s.pagesLive, pagesTotal: s.pagesTotal, fileBytes: s.fileBytes,
         liveBytes: s.liveBytes, garbageRatio: s.garbageRatio, lastCommitTime: s.lastCommitTime?.toISOString() ?? null,
-        pendingChanges: s.pendingChanges,
+        pendingChanges: s.pendingChanges, tailBytes: s.tailBytes,
       }
       if (values.json === true) {
         await out.json(figures)
@@ -43,7 +47,7 @@ per named index (JSON: "indexes", an array of { name, keyEncoding, unique, entri
       const rows: [string, string][] = [
         ['entries', n(s.entries)], ['keys', n(keys)], ['height', String(s.height)], ['page size', n(s.pageSize)],
         ['key encoding', s.keyEncoding], ['unique', String(s.unique)], ['sequence', n(s.sequence)], ['commits', n(s.commits)],
-        ['pages live', n(s.pagesLive)], ['pages total', n(s.pagesTotal)], ['file bytes', n(s.fileBytes)],
+        ['pages live', n(s.pagesLive)], ['pages total', n(s.pagesTotal)], ['file bytes', n(s.fileBytes)], ['tail bytes', n(s.tailBytes)],
         ['live bytes', n(s.liveBytes)], ['garbage ratio', percent(s.garbageRatio)],
         ['last commit', figures.lastCommitTime ?? 'none'], ['pending', `${n(s.pendingChanges)} changes not yet in the tree`],
       ]
@@ -62,7 +66,7 @@ async function setStats(path: string, json: boolean, out: Output): Promise<numbe
     const figures = {
       entries: s.entries, height: s.height, pageSize: s.pageSize, sequence: s.sequence, commits: s.commits,
       pagesLive: s.pagesLive, pagesTotal: s.pagesTotal, fileBytes: s.fileBytes, liveBytes: s.liveBytes,
-      garbageRatio: s.garbageRatio, lastCommitTime: s.lastCommitTime?.toISOString() ?? null,
+      garbageRatio: s.garbageRatio, lastCommitTime: s.lastCommitTime?.toISOString() ?? null, tailBytes: s.tailBytes,
       indexes: s.indexes.map(i => ({ name: i.name, keyEncoding: i.keyEncoding, unique: i.unique, entries: i.entries })),
     }
     if (json) {
@@ -72,7 +76,7 @@ async function setStats(path: string, json: boolean, out: Output): Promise<numbe
     const rows: [string, string][] = [
       ['entries', n(s.entries)], ['height', String(s.height)], ['page size', n(s.pageSize)], ['sequence', n(s.sequence)],
       ['commits', n(s.commits)], ['pages live', n(s.pagesLive)], ['pages total', n(s.pagesTotal)], ['file bytes', n(s.fileBytes)],
-      ['live bytes', n(s.liveBytes)], ['garbage ratio', percent(s.garbageRatio)], ['last commit', figures.lastCommitTime ?? 'none'],
+      ['tail bytes', n(s.tailBytes)], ['live bytes', n(s.liveBytes)], ['garbage ratio', percent(s.garbageRatio)], ['last commit', figures.lastCommitTime ?? 'none'],
     ]
     for (const [k, v] of rows) await out.line(`${`${k}:`.padEnd(15)}${v}`)
     for (const i of s.indexes) {

@@ -151,3 +151,9 @@ export function maxMetaBytes(pageSize: number, version = FORMAT_VERSION): number
 export function isValidPageSize(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= MIN_PAGE_SIZE && n <= MAX_PAGE_SIZE && (n & (n - 1)) === 0
 }
+
+// Preallocation (§8, "Preallocation and the tail"): a writer's policy, not a rule readers check.
+/** The smallest extension, in pages (1 MiB at 4 KiB pages). */
+export const PREALLOC_MIN_PAGES = 256
+/** The largest extension, in bytes (64 MiB), unless PREALLOC_MIN_PAGES pages are more. */
+export const PREALLOC_MAX_BYTES = 67108864

@@ -1,12 +1,13 @@
 /**
  * The commit protocol (FORMAT.md §8, "Writing a commit"), the only code that appends to an index
- * file: data pages after the previous commit, the syncs, the commit page, and the rollback of a
- * commit that failed before its commit page was whole. Used by Index (every commit) and by
- * Index.build (the first commit of a new file).
+ * file: data pages after the previous commit, preallocated zeros, the syncs, the commit page, and
+ * the rollback of a commit that failed before its commit page was whole. Used by Index (every
+ * commit, synchronous or asynchronous), by Index.build and compaction's copy (the first commit of
+ * a new file, never preallocated) and by compaction's superseded marker.
  */
 import { crc32c } from '@node-rs/crc32'
-import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, COMMIT_SUPERSEDED, MAX_PAGE_NO } from '../format/constants.ts'
-import { encodeCommit, inlineCapacity } from '../format/commit.ts'
+import { COMMIT_DATA_SYNCED, COMMIT_PREV_DURABLE, COMMIT_SUPERSEDED, MAX_PAGE_NO, PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES } from '../format/constants.ts'
+import { decodeCommit, encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
 import type { Batch } from '../tree/batch.ts'
@@ -16,6 +17,8 @@ import { TailrootError } from '../errors.ts'
 import type { ChildRef } from '../tree/node-ref.ts'
 import { writeTree } from '../tree/write.ts'
 import type { IndexFile } from './file.ts'
+
+export { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES }
 
 /** 'full': durable when commit() returns; 'none': no syncs (FORMAT.md §8). */
 export type Durability = 'full' | 'none'
@@ -48,8 +51,21 @@ const FLUSH_BYTES = 1 << 20
 export const ONE_SYNC_MAX_BYTES = FLUSH_BYTES
 
 /**
+ * Where a commit ending at page `end` (exclusive) extends the file to when it needs space: an
+ * eighth of the file more, at least PREALLOC_MIN_PAGES and at most PREALLOC_MAX_BYTES, so the
+ * number of extensions grows with the logarithm of the size up to 512 MiB, then linearly (one
+ * per 64 MiB), and no file carries more than 64 MiB or an eighth of itself of zeros.
+ */
+export function preallocEnd(end: number, pageSize: number): number {
+  const most = Math.max(PREALLOC_MIN_PAGES, Math.floor(PREALLOC_MAX_BYTES / pageSize))
+  const chunk = Math.min(most, Math.max(PREALLOC_MIN_PAGES, Math.ceil(end / 8)))
+  return Math.min(end + chunk, MAX_PAGE_NO + 1)
+}
+
+/**
  * One commit being written on top of `prev`, under the write lock, after any torn tail past
- * `prev` was cut. Append pages (children before parents), then `commit()`; on any failure the
+ * `prev` was removed (so every byte from `prev`'s end to `allocated` pages is zero). Append
+ * pages (children before parents), then `commit()` or `commitAsync()`; on any failure the
  * writer has either cut its pages again or, once the commit page may be whole, reports the
  * outcome as in doubt.
  */
@@ -72,14 +88,25 @@ export class CommitWriter {
   private readonly durability: Durability
   /** Whether every page up to `prev`'s commit page is known to be durable. */
   private readonly prevDurable: boolean
+  /** Pages in the file before this commit; every byte from firstPage on is zero. */
+  private readonly allocated: number
+  private readonly preallocate: boolean
+  /** Pages in the file after commit() returned (the commit, and the zeros preallocated after it). */
+  fileEnd = 0
 
-  constructor(f: IndexFile, prev: Commit, durability: Durability, prevDurable: boolean) {
+  /**
+   * `allocated`: the pages in the file, all zero from `prev`'s end (at least prev.page + 1).
+   * `preallocate`: extend the file with zeros when the commit does not fit (FORMAT.md §8).
+   */
+  constructor(f: IndexFile, prev: Commit, durability: Durability, prevDurable: boolean, allocated = prev.page + 1, preallocate = false) {
     this.f = f
     this.prev = prev
     this.durability = durability
     this.prevDurable = prevDurable
     this.firstPage = prev.page + 1
     this.chunkStart = this.firstPage
+    this.allocated = Math.max(allocated, this.firstPage)
+    this.preallocate = preallocate
   }
 
   get nextPage(): number { return this.firstPage + this.written }
@@ -155,50 +182,60 @@ export class CommitWriter {
    */
   commit(content: CommitContent): Commit {
     const { c, oneSync, full } = this.begin(content)
-    let pageWritten = false
+    const step = { tried: false, written: false }
     try {
       const page = this.commitPage(c)
+      const fileEnd = this.makeRoom(c.page)
       if (oneSync) {
         // The commit page goes out in the same write as the pages it commits.
         this.chunks.push(page)
+        step.tried = true
         this.flush()
       } else {
         this.flush()
         if (full) this.f.sync()
+        step.tried = true
         this.f.write(page, c.page)
       }
-      // From here on the page is whole in the file (a failed write leaves at most part of it,
-      // which no reader takes for a commit).
-      pageWritten = true
+      // From here on the page is whole in the file (a failed write may leave it whole too, over
+      // preallocated zeros: mayBeWhole below).
+      step.written = true
       if (full) this.f.sync()
+      this.fileEnd = fileEnd
     } catch (err) {
-      this.failed(err, pageWritten)
+      this.failed(err, c, step)
     }
     return c
   }
 
   /**
    * commit() with the fdatasyncs run off the main thread (IndexFile.syncAsync); the writes stay
-   * synchronous (they only copy into the page cache). The caller holds the write lock until the
-   * promise settles, and must not adopt the commit page in the meantime: it is not durable yet.
+   * synchronous (they only copy into the page cache), preallocation's zeros included, so they are
+   * written before the commit page and synced by the commit's sync as in commit(). The caller
+   * holds the write lock until the promise settles, and must not adopt the commit page in the
+   * meantime: it is not durable yet.
    */
   async commitAsync(content: CommitContent): Promise<Commit> {
     const { c, oneSync, full } = this.begin(content)
-    let pageWritten = false
+    const step = { tried: false, written: false }
     try {
       const page = this.commitPage(c)
+      const fileEnd = this.makeRoom(c.page)
       if (oneSync) {
         this.chunks.push(page)
+        step.tried = true
         this.flush()
       } else {
         this.flush()
         if (full) await this.f.syncAsync()
+        step.tried = true
         this.f.write(page, c.page)
       }
-      pageWritten = true
+      step.written = true
       if (full) await this.f.syncAsync()
+      this.fileEnd = fileEnd
     } catch (err) {
-      this.failed(err, pageWritten)
+      this.failed(err, c, step)
     }
     return c
   }
@@ -237,10 +274,50 @@ export class CommitWriter {
     return encodeCommit(c, this.f.header.fileId, this.f.pageSize, this.f.header.formatVersion)
   }
 
-  /** A commit failed: cut its pages, or, once its commit page may be whole, report it in doubt. */
-  private failed(err: unknown, pageWritten: boolean): never {
+  /**
+   * Before the commit page at `page` is written: the file's pages once the commit is written,
+   * after preallocating when the commit does not fit and preallocation is on (FORMAT.md §8). The
+   * zeros go from the commit page on, before the commit page, so that a failure still rolls the
+   * commit back, and this commit's sync makes them durable. Every byte a crash leaves non-zero
+   * past `prev` then still follows `prev` contiguously.
+   */
+  private makeRoom(page: number): number {
+    const end = page + 1
+    if (!this.preallocate || end <= this.allocated) return Math.max(this.allocated, end)
+    return this.extend(page, end)
+  }
+
+  /**
+   * Preallocates for a commit whose commit page is `page` (ending at `end`): zeros from that page
+   * to preallocEnd(end). Returns the file's pages afterwards. When the file system has no room
+   * for the zeros (ENOSPC, EDQUOT, EFBIG), the zeros written are cut off again and the commit
+   * goes on without them: a full disk refuses preallocation, not a commit that fits.
+   */
+  private extend(page: number, end: number): number {
+    const target = preallocEnd(end, this.f.pageSize)
+    const before = Math.max(this.allocated, this.chunkStart)
+    try {
+      this.f.writeZeros(Math.max(page, before), target)
+      return target
+    } catch (err) {
+      const code = ((err as { cause?: NodeJS.ErrnoException }).cause ?? (err as NodeJS.ErrnoException)).code
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EFBIG') throw err
+      // Only zeros lie past `before` (the pages of this commit still to be written come later).
+      this.f.truncatePages(before)
+      return Math.max(this.allocated, end)
+    }
+  }
+
+  /**
+   * A commit failed: cut its pages, or, once its commit page may be whole, report it in doubt.
+   * `step.tried`: a write carrying the commit page was started; `step.written`: it returned.
+   */
+  private failed(err: unknown, c: Commit, step: { tried: boolean; written: boolean }): never {
     this.f.cache.dropFrom(this.firstPage)
-    if (!pageWritten) {
+    // A failed write may still have stored the commit page whole: a prefix that holds every
+    // non-zero byte of the page, over preallocated zeros. Then it is treated as written.
+    const written = step.written || (step.tried && this.mayBeWhole(c))
+    if (!written) {
       this.cut()
       throw err
     }
@@ -249,6 +326,16 @@ export class CommitWriter {
     // as after a crash at this instant; the next look adopts it if it is whole.
     const msg = err instanceof Error ? err.message : String(err)
     throw new TailrootError('IO', `${msg} (after the commit page was written: the commit may or may not be durable and visible, as after a crash)`, { path: this.f.path, cause: err })
+  }
+
+  /** Whether the commit page of `c` may be whole in the file (true when it cannot be read). */
+  private mayBeWhole(c: Commit): boolean {
+    try {
+      const buf = this.f.readPages(c.page, 1)
+      return buf.length === this.f.pageSize && decodeCommit(buf, c.page, this.f.header.fileId, this.f.header.formatVersion) !== null
+    } catch {
+      return true
+    }
   }
 
   private checkRoom(page: number): void {

@@ -25,6 +25,14 @@ export interface FilePin {
   release(): void
 }
 
+/** Zeros written or compared per call (FORMAT.md §8, "Preallocation"). */
+const ZERO_CHUNK = 1 << 20
+let zeros: Buffer | null = null
+function zeroChunk(): Buffer {
+  zeros ??= Buffer.alloc(ZERO_CHUNK)
+  return zeros
+}
+
 /** Gives back the references of owners collected without releasing them. */
 const unreleased = new FinalizationRegistry<IndexFile>(file => file.release())
 
@@ -121,6 +129,36 @@ export class IndexFile implements NodeSource, PageReader {
     return buf
   }
 
+  /**
+   * Reads up to buf.length bytes at byte `position` (not counted as page reads); returns how
+   * many were read (short at the end of the file).
+   */
+  readAt(buf: Buffer, position: number): number {
+    if (this.refs <= 0) throw new TailrootError('CLOSED', `${this.path}: the index is closed (an iterator or view outlived it)`, { path: this.path })
+    try { return this.file.read(buf, position) } catch (err) { throw ioError(this.path, `reading at byte ${position}`, err) }
+  }
+
+  /** Whether every byte of pages [from, to) is zero; stops at the first piece that is not. */
+  pagesAreZero(from: number, to: number): boolean {
+    const zero = zeroChunk()
+    const buf = Buffer.allocUnsafe(zero.length)
+    for (let pos = from * this.pageSize, end = to * this.pageSize; pos < end; pos += buf.length) {
+      const want = Math.min(buf.length, end - pos)
+      const n = this.readAt(want === buf.length ? buf : buf.subarray(0, want), pos)
+      if (n < want || !buf.subarray(0, want).equals(zero.subarray(0, want))) return false
+    }
+    return true
+  }
+
+  /** Writes zeros over pages [from, to) (preallocation, FORMAT.md §8), in pieces of ZERO_CHUNK. */
+  writeZeros(from: number, to: number): void {
+    const zero = zeroChunk()
+    for (let pos = from * this.pageSize, end = to * this.pageSize; pos < end; pos += zero.length) {
+      const n = Math.min(zero.length, end - pos)
+      try { this.file.write(n === zero.length ? zero : zero.subarray(0, n), pos) } catch (err) { throw ioError(this.path, `preallocating at byte ${pos}`, err) }
+    }
+  }
+
   /** Reads and decodes the node at `page`, which must be at `level`; cached. */
   node(page: number, level: number): TreeNode {
     let n = this.cache.get(page)
@@ -146,8 +184,8 @@ export class IndexFile implements NodeSource, PageReader {
    * The newest valid commit above page `floor` (exclusive), or null; whole commit pages found
    * invalid on the way are passed to `onRejected` when given. See tail-scan.ts.
    */
-  findNewestCommit(floor: number, onRejected?: (rc: RejectedCommit) => void): Commit | null {
-    return findNewestCommit(this, this.header.fileId, floor, onRejected)
+  findNewestCommit(floor: number, onRejected?: (rc: RejectedCommit) => void, end?: number): Commit | null {
+    return findNewestCommit(this, this.header.fileId, floor, onRejected, end)
   }
 
   /** CRC32C over the data pages of commit `c` (-1 when they are not all in the file). */

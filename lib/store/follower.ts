@@ -1,14 +1,16 @@
 /**
  * Following the tail of an index file: the commit a handle reads, adopting newer commits
- * (whichever process wrote them), switching to a new file when the path was replaced, and, for a
- * writer under the lock, cutting the torn tail a crashed writer left. The only code that changes
+ * (whichever process wrote them) by probing the page after the known commit, switching to a new
+ * file when the path was replaced, and, for a writer under the lock, keeping every byte after the
+ * newest commit zero (removing the torn tail a crashed writer left; FORMAT.md §8). The only code that changes
  * which file and which commit a handle reads.
  */
 import { TailrootError, ioError } from '../errors.ts'
-import { COMMIT_SUPERSEDED } from '../format/constants.ts'
+import { COMMIT_SUPERSEDED, PAGE_HEADER_SIZE, PAGE_ZERO } from '../format/constants.ts'
 import { EMPTY_COMMIT } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { IndexFile } from './file.ts'
+import { writtenEnd } from './tail-scan.ts'
 import { pendingOf } from './log-chain.ts'
 import type { PendingState } from './log-chain.ts'
 import { sameFile } from './vfs.ts'
@@ -21,6 +23,37 @@ function isSuperseded(c: Commit): boolean {
 /** Files switched to in one prepareWrite before giving up (something replaces the file in a loop). */
 const MAX_SWITCHES = 16
 
+/**
+ * The longest tail after the newest commit that a writer reads to check that it is all zeros
+ * before writing into it; a longer one (or one that is not all zeros) is cut off instead.
+ */
+export const VERIFY_TAIL_MAX_BYTES = 128 << 20
+
+/**
+ * Per process, for each open index file (device, inode and fileId): the commit (page and
+ * sequence) and file size at which a handle of this process last knew every byte after that
+ * commit to be zero. Handles of one process share it, so writers that take turns in one process
+ * do not read the tail at each turn. It holds for the same reason a handle's own knowledge does
+ * (FORMAT.md §8, rule T): a power cut would have ended this process. An entry goes when a handle
+ * of its file closes or fails a commit.
+ */
+const cleanTails = new Map<string, { page: number; sequence: number; size: number }>()
+
+/**
+ * What a look saw after the current commit when that tail held no newer commit (a writer at
+ * work, or a torn tail a crashed writer left): the bytes around the tail's first page and around
+ * the end of its written part. Any later commit changes one of them (FORMAT.md §8, "Following
+ * the tail").
+ */
+interface TornTail {
+  /** The probe of the page after the commit (readProbe). */
+  probe: Buffer
+  /** writtenEnd: the first page of the zero tail after it, or the page count. */
+  end: number
+  /** The last written page, whole, and the first 16 bytes of the page after it. */
+  edge: Buffer
+}
+
 export interface FollowerOptions {
   vfs: Vfs
   path: string
@@ -30,29 +63,46 @@ export interface FollowerOptions {
   onReplaced?: () => void
 }
 
-/** The newest commit of a file, and the file's size and last-page stamp as a look would record them. */
-interface Found {
-  commit: Commit
-  size: number
-  stamp: string
+/**
+ * The last PAGE_HEADER_SIZE bytes of commit `c`'s page and the header of the page after it (one
+ * read): shorter than PAGE_HEADER_SIZE when the file ends before the commit does.
+ */
+function readProbe(f: IndexFile, c: Commit): Buffer {
+  const buf = Buffer.alloc(2 * PAGE_HEADER_SIZE)
+  const n = f.readAt(buf, (c.page + 1) * f.pageSize - PAGE_HEADER_SIZE)
+  return buf.subarray(0, n)
 }
 
-/** The common header of the last whole page (type, CRC, page number) as a string. */
-function lastPageStamp(f: IndexFile, size: number): string {
-  const last = Math.floor(size / f.pageSize) - 1
-  return last < 1 ? '' : f.readPages(last, 1).toString('latin1', 0, 16)
+/** Whether a probe shows the page after the commit zero or absent (a file at least as long as the commit). */
+function nothingAfter(probe: Buffer): boolean {
+  return probe.length === PAGE_HEADER_SIZE || (probe.length > PAGE_HEADER_SIZE && probe[PAGE_HEADER_SIZE] === PAGE_ZERO)
+}
+
+/** Page `end - 1`, whole, and the header of page `end` (as far as the file holds them). */
+function readEdge(f: IndexFile, end: number): Buffer {
+  const P = f.pageSize
+  const buf = Buffer.alloc(P + PAGE_HEADER_SIZE)
+  return buf.subarray(0, f.readAt(buf, (end - 1) * P))
+}
+
+/** The newest commit of a file, and what a look would record of a tail after it without a newer commit. */
+interface Found {
+  commit: Commit
+  torn: TornTail | null
 }
 
 /**
- * Finds the newest commit of a newly opened file. The size and the stamp are taken before the
- * scan, so the first look scans again only when the file changed since (a commit written during
- * the scan changes them), not whenever a torn tail follows the commit.
+ * Finds the newest commit of a newly opened file (or one to scan anew). The end of the written
+ * data and the edge there are taken before the scan, so the first look scans again only when the
+ * file changed since (a commit written during the scan changes them, FORMAT.md §8 "Following the
+ * tail"), not whenever a torn tail follows the commit.
  */
 function findNewest(f: IndexFile): Found {
-  const size = f.size()
-  const stamp = lastPageStamp(f, size)
-  const commit = f.findNewestCommit(0) ?? EMPTY_COMMIT
-  return { commit, size, stamp: size > (commit.page + 1) * f.pageSize ? stamp : '' }
+  const end = writtenEnd(f, 0)
+  const edge = readEdge(f, end)
+  const commit = f.findNewestCommit(0, undefined, end) ?? EMPTY_COMMIT
+  const probe = readProbe(f, commit)
+  return { commit, torn: !nothingAfter(probe) && probe.length > PAGE_HEADER_SIZE && end > commit.page + 1 ? { probe, end, edge } : null }
 }
 
 export class TailFollower {
@@ -62,10 +112,16 @@ export class TailFollower {
   private pend: PendingState | null
   /** An earlier commit of the file whose pending changes `pend` can build on. */
   private pendBase: { commit: Commit; state: PendingState } | undefined
-  /** File size at the last look; -1 forces the next look to scan. */
-  private knownSize: number
-  /** lastPageStamp() at the last look, when the file extended past the commit. */
-  private tailStamp = ''
+  /** What the last look saw after the current commit, when it was not zeros (null: zeros, or not known). */
+  private torn: TornTail | null = null
+  /**
+   * For a writer: the file size at which it last knew every byte after `commit`'s end to be zero
+   * (it checked under the lock, or preallocated them itself). Only a crashed writer's pages,
+   * which start right after the commit, can have made that untrue since (FORMAT.md §8).
+   */
+  private clean: { commit: Commit; size: number } | null = null
+  /** The commit after which the last look found the next page zero or absent (null: it did not). */
+  private zeroAfter: Commit | null = null
   /**
    * The newest commit this handle knows to be durable with every page below it: one it made
    * with a sync that returned. Another writer's commit is not known durable (it may have died
@@ -82,8 +138,7 @@ export class TailFollower {
     this.cur = found.commit
     this.pend = null
     this.durableCommit = found.commit === EMPTY_COMMIT ? found.commit : null
-    this.knownSize = found.size
-    this.tailStamp = found.stamp
+    this.torn = found.torn
   }
 
   /** Opens the file at the path and finds its newest commit. Releases the file on failure. */
@@ -143,43 +198,63 @@ export class TailFollower {
     // A superseded file gets no more commits: its readers follow the path (FORMAT.md §9).
     if (id === null && isSuperseded(this.cur)) id = this.pathIdentity()
     if (id !== null && !sameFile(id, this.f.identity)) return this.reopen()
-    const size = this.f.size()
-    const commitEnd = this.commitEnd() * this.f.pageSize
-    if (size < commitEnd) {
+    this.zeroAfter = null
+    // One small read around the end of the current commit (FORMAT.md §8, "Following the tail"):
+    // the next commit, whoever writes it, starts on the page after it.
+    const probe = this.readProbe()
+    if (probe.length < PAGE_HEADER_SIZE) {
       // Bytes up to a commit never change, so this file is not the one we knew: start over.
       this.f.cache.clear()
       this.f.commitTally = null
-      this.knownSize = size
-      this.tailStamp = ''
+      this.clean = null
+      this.torn = null
+      const found = findNewest(this.f)
       const before = this.cur
-      this.moveTo(this.f.findNewestCommit(0) ?? EMPTY_COMMIT, true)
+      this.moveTo(found.commit, true)
+      this.torn = found.torn
       return this.cur !== before
     }
-    // A tail after the known commit (torn, or new commits) can be cut and rewritten to the same
-    // length, so while there is one, its last page's header is compared too.
-    const stamp = size > commitEnd ? this.lastPageStamp(size) : ''
-    if (size === this.knownSize && stamp === this.tailStamp) return false
-    const c = this.f.findNewestCommit(this.cur.page)
+    if (nothingAfter(probe)) {
+      // Nothing (or a zero page) after the commit: no commit was written since.
+      this.torn = null
+      this.zeroAfter = this.cur
+      return false
+    }
+    const t = this.torn
+    if (t !== null && t.probe.equals(probe) && t.edge.equals(this.readEdge(t.end))) return false
+    // Taken before the scan: a commit written while it runs changes what the next look sees.
+    // Forwards from the known commit: the cost follows what was written since, not the zeros.
+    const end = writtenEnd(this.f, this.cur.page, true)
+    const edge = this.readEdge(end)
+    const c = this.f.findNewestCommit(this.cur.page, undefined, end)
     if (c !== null && c.sequence > this.cur.sequence) {
+      this.torn = null
       if (id === null && isSuperseded(c)) {
         // The file was replaced by a compacted copy, which has this content at the sequence
-        // before c's: switch to it without adopting c. A failed switch is tried again next look.
+        // before c's: switch to it without adopting c. A failed switch is tried again next look
+        // (torn is null, so that look scans again).
         const now = this.pathIdentity()
-        if (now !== null && !sameFile(now, this.f.identity)) {
-          this.knownSize = -1
-          return this.reopen()
-        }
+        if (now !== null && !sameFile(now, this.f.identity)) return this.reopen()
       }
       this.moveTo(c, false)
+      return true
     }
-    // Only once the new commit is adopted: a failure above makes the next look try again.
-    this.knownSize = size
-    this.tailStamp = stamp
-    return this.cur === c
+    // Only once the scan is done: a failure above makes the next look scan again.
+    this.torn = { probe, end, edge }
+    return false
   }
 
-  private lastPageStamp(size: number): string {
-    return lastPageStamp(this.f, size)
+  /** Whether the page after the current commit is zero or absent (one small read). */
+  private probeZero(): boolean {
+    return nothingAfter(this.readProbe())
+  }
+
+  private readProbe(): Buffer {
+    return readProbe(this.f, this.cur)
+  }
+
+  private readEdge(end: number): Buffer {
+    return readEdge(this.f, end)
   }
 
   /**
@@ -201,13 +276,14 @@ export class TailFollower {
       throw err
     }
     const old = this.f
+    cleanTails.delete(this.fileKey())
     const commit = found.commit
     this.f = f
     this.cur = commit
     this.pend = null
     this.pendBase = undefined
-    this.knownSize = found.size
-    this.tailStamp = found.stamp
+    this.torn = found.torn
+    this.clean = null
     this.switches++
     this.durableCommit = commit === EMPTY_COMMIT ? commit : null
     old.release()
@@ -234,11 +310,54 @@ export class TailFollower {
         throw new TailrootError('LOCKED', `${this.o.path}: the file at the path was replaced ${round + 1} times while this writer waited to write; giving up`, { path: this.o.path })
       }
     }
+    this.clearTail()
+  }
+
+  /**
+   * Under the write lock: makes sure every byte after the current commit is zero, so that the
+   * commit written next is the only non-zero data past it (FORMAT.md §8, "Preallocation and the
+   * tail"). Known when this handle left the tail clean itself at this commit and size, and the
+   * page after the commit is still zero (a writer that crashed since would have written there
+   * first); else the tail is read, and cut off when it is not all zeros or too long to read.
+   */
+  private clearTail(): void {
+    const P = this.f.pageSize
     const end = this.commitEnd()
-    // look() left knownSize at the size it just measured.
-    if (this.knownSize > end * this.f.pageSize) this.f.truncatePages(end)
-    this.knownSize = end * this.f.pageSize
-    this.tailStamp = ''
+    const size = this.f.size()
+    // The page after the commit is zero: the look just made under the lock (prepareWrite) saw
+    // it, or, when that look moved to a newer commit, one more probe does.
+    if (this.zeroAfter === this.cur || this.probeZero()) {
+      const k = this.clean
+      if (k !== null && k.commit === this.cur && k.size === size) return
+      const shared = cleanTails.get(this.fileKey())
+      if (shared !== undefined && shared.page === this.cur.page && shared.sequence === this.cur.sequence && shared.size === size) {
+        this.clean = { commit: this.cur, size }
+        return
+      }
+    }
+    this.clean = null
+    let ok = size === end * P
+    if (!ok && size > end * P && size % P === 0 && size - end * P <= VERIFY_TAIL_MAX_BYTES) ok = this.f.pagesAreZero(end, size / P)
+    if (!ok) this.f.truncatePages(end)
+    this.torn = null
+    this.knowClean(this.cur, ok ? size : end * P)
+  }
+
+  private fileKey(): string {
+    const id = this.f.identity
+    return `${id.dev}:${id.ino}:${this.f.header.fileId.toString('hex')}`
+  }
+
+  /** Every byte after `c`'s end, up to `size`, is zero: for this handle, and for the process. */
+  private knowClean(c: Commit, size: number): void {
+    this.clean = { commit: c, size }
+    cleanTails.set(this.fileKey(), { page: c.page, sequence: c.sequence, size })
+  }
+
+  /** Pages in the file, all zero after the current commit (valid after prepareWrite). */
+  allocatedPages(): number {
+    if (this.clean === null || this.clean.commit !== this.cur) throw new Error('internal error: a write without prepareWrite')
+    return this.clean.size / this.f.pageSize
   }
 
   /**
@@ -250,21 +369,24 @@ export class TailFollower {
   }
 
   /** After a successful commit by this handle; `synced` when its last fdatasync returned. */
-  committed(c: Commit, synced: boolean, pend: PendingState): void {
+  committed(c: Commit, synced: boolean, pend: PendingState, filePages: number): void {
     this.durableCommit = synced ? c : null
     this.cur = c
     this.pend = pend
     this.pendBase = undefined
-    this.knownSize = (c.page + 1) * this.f.pageSize
-    this.tailStamp = ''
+    this.torn = null
+    this.knowClean(c, filePages * this.f.pageSize)
   }
 
-  /** After a failed commit: the next look scans the tail whatever its size. */
+  /** After a failed commit: the tail after the commit is no longer known to be zeros. */
   commitFailed(): void {
-    this.knownSize = -1
+    this.clean = null
+    this.torn = null
+    cleanTails.delete(this.fileKey())
   }
 
   close(): void {
+    cleanTails.delete(this.fileKey())
     this.f.release()
   }
 }

@@ -3,8 +3,9 @@
  * reader, so the rules can be tested without a file.
  *
  * Three bounds keep every scan linear in the pages it visits, whatever the file holds:
- * - the end of the written data is found by a binary search for the boundary between written
- *   pages and a zero tail (preallocated or sparse), so a terabyte of zeros costs ~30 page reads;
+ * - the end of the written data is found by a search for the boundary between written pages and
+ *   a zero tail (preallocated or sparse), galloping back from the end, so a terabyte of zeros
+ *   costs ~60 page reads and a preallocated tail (at most 64 MiB) ~30, whatever the file size;
  * - a rejected commit's data range is never scanned again: the scan continues below it;
  * - a commit without `COMMIT_DATA_SYNCED` is valid only together with the unsynced commits it
  *   builds on (its tree may point into their pages), so its chain of previous commits is checked
@@ -40,13 +41,32 @@ const SCAN_CHUNK_PAGES = 64
  * The number of pages up to the last written one: the first page of the zero tail, or the page
  * count when there is none. `known` is a page known to be written (0, the header, at least).
  * Every page up to the newest durable commit is written (non-zero type), so the boundary found is
- * never below it. O(log(pages)) single-page reads.
+ * never below it: every probe that finds a zero page is above it. The search gallops (1, 2, 4,
+ * ... pages) back from the end, or, with `forward`, on from `known`, to bracket the boundary, then
+ * bisects: O(log(zero tail)) single-page reads backwards (bounded for a preallocated file,
+ * FORMAT.md §8, whatever its size), O(log(pages written after known)) forwards (a look for the
+ * commits written since a known one).
  */
-function writtenEnd(r: PageReader, known: number): number {
+export function writtenEnd(r: PageReader, known: number, forward = false): number {
   const count = r.pageCount()
   if (count <= known + 1 || typeOf(r, count - 1) !== PAGE_ZERO) return count
-  let lo = known // written
   let hi = count - 1 // zero
+  let lo = known // written
+  if (forward) {
+    for (let step = 1; hi - lo > 1; step *= 2) {
+      const probe = Math.min(hi, lo + step)
+      if (probe === hi) break
+      if (typeOf(r, probe) === PAGE_ZERO) { hi = probe; break }
+      lo = probe
+    }
+  } else {
+    for (let step = 1; hi - lo > 1; step *= 2) {
+      const probe = Math.max(lo, hi - step)
+      if (probe === lo) break
+      if (typeOf(r, probe) !== PAGE_ZERO) { lo = probe; break }
+      hi = probe
+    }
+  }
   while (hi - lo > 1) {
     const mid = lo + Math.floor((hi - lo) / 2)
     if (typeOf(r, mid) === PAGE_ZERO) hi = mid
@@ -84,10 +104,11 @@ function readCommit(r: PageReader, page: number, fileId: Buffer): Commit | null 
  * Scans backwards from the end of the written data for the newest valid commit above page
  * `floor` (exclusive; the commit at `floor` is known valid, and 0 means none). Returns null when
  * there is none. Commit pages that are whole but not valid are passed to `onRejected` when given
- * (a callback, so a caller keeps only what it can hold).
+ * (a callback, so a caller keeps only what it can hold). `end` is writtenEnd(r, floor) when the
+ * caller has it already.
  */
-export function findNewestCommit(r: PageReader, fileId: Buffer, floor: number, onRejected?: (rc: RejectedCommit) => void): Commit | null {
-  let hi = writtenEnd(r, floor)
+export function findNewestCommit(r: PageReader, fileId: Buffer, floor: number, onRejected?: (rc: RejectedCommit) => void, end?: number): Commit | null {
+  let hi = end ?? writtenEnd(r, floor)
   while (hi > floor + 1) {
     const lo = Math.max(floor + 1, hi - SCAN_CHUNK_PAGES)
     const chunk = r.readPages(lo, hi - lo)

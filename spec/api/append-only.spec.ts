@@ -1,7 +1,7 @@
 /**
  * The append-only promise (FORMAT.md §1): after every commit, every byte of the file up to the
- * end of the previous commit page is unchanged, the file only grows, its size is a whole number
- * of pages, and anything after the newest commit page is zeros. Writes that change nothing
+ * end of the previous commit page is unchanged, the file never shrinks, its size is a whole number
+ * of pages, and anything after the newest commit page is zeros (preallocated, FORMAT.md §8). Writes that change nothing
  * (no-op calls, rolled-back transactions, refused inserts) leave the file byte for byte as it was.
  * Random workloads at page sizes 512 and 4096. TAILROOT_SEED=n replays one seed; TAILROOT_SOAK=n
  * runs n times as many operations.
@@ -33,6 +33,7 @@ for (const pageSize of [512, 4096]) {
     const gen = new KeyGen(rng, utf8Kind, idx.maxKeyBytes, 60, 0.05)
     const m = new Model(utf8Kind)
     let committed = fs.readFileSync(file)
+    let lastFile = committed
     const problems: string[] = []
     let commits = 0
     let unchangedOps = 0
@@ -42,7 +43,7 @@ for (const pageSize of [512, 4096]) {
     const check = (op: number, what: string, expectChange: boolean): void => {
       const now = fs.readFileSync(file)
       const where = `seed ${seed} op ${op} (${what})`
-      if (now.length < committed.length) problems.push(`${where}: the file shrank from ${committed.length} to ${now.length} bytes`)
+      if (now.length < lastFile.length) problems.push(`${where}: the file shrank from ${lastFile.length} to ${now.length} bytes`)
       if (now.length % pageSize !== 0) problems.push(`${where}: size ${now.length} is not a multiple of ${pageSize}`)
       const prefix = now.subarray(0, committed.length)
       if (!prefix.equals(committed)) {
@@ -55,11 +56,12 @@ for (const pageSize of [512, 4096]) {
       if (expectChange) {
         if (end <= committed.length) problems.push(`${where}: expected a new commit page after byte ${committed.length}, the newest is at ${end}`)
         commits++
-      } else if (!now.equals(committed)) problems.push(`${where}: a write that changed nothing changed the file (${committed.length} -> ${now.length} bytes)`)
+      } else if (!now.equals(lastFile)) problems.push(`${where}: a write that changed nothing changed the file (${lastFile.length} -> ${now.length} bytes)`)
       else unchangedOps++
       if (now.subarray(end).some(b => b !== 0)) problems.push(`${where}: nonzero bytes after the newest commit page`)
       if (st.entries !== m.size) problems.push(`${where}: ${st.entries} entries, the model has ${m.size}`)
       committed = Buffer.from(now.subarray(0, Math.max(end, committed.length)))
+      lastFile = now
     }
 
     for (let op = 1; op <= ops && problems.length === 0; op++) {
@@ -159,6 +161,7 @@ t.test('a built index keeps its bytes as commits follow', async t => {
   const idx = Index.build(file, pairs, { pageSize: 512, durability: 'none' })
   let committed = fs.readFileSync(file)
   t.equal(committed.length % 512, 0, 'the built file is a whole number of pages')
+  t.equal(committed.length, (idx.stats().commitPage + 1) * 512, 'a build ends at its commit page (no preallocation)')
   const problems: string[] = []
   for (let i = 0; i < 100; i++) {
     idx.transaction(tx => {
@@ -168,11 +171,13 @@ t.test('a built index keeps its bytes as commits follow', async t => {
       }
     }, { meta: Buffer.from([i]) })
     const now = fs.readFileSync(file)
+    const end = (idx.stats().commitPage + 1) * 512
     if (!now.subarray(0, committed.length).equals(committed)) problems.push(`seed ${seed} commit ${i}: earlier bytes changed`)
-    if (now.length <= committed.length || now.length % 512 !== 0) problems.push(`seed ${seed} commit ${i}: size ${committed.length} -> ${now.length}`)
-    committed = now
+    if (end <= committed.length || now.length % 512 !== 0) problems.push(`seed ${seed} commit ${i}: commit end ${committed.length} -> ${end}, size ${now.length}`)
+    if (now.subarray(end).some(b => b !== 0)) problems.push(`seed ${seed} commit ${i}: nonzero bytes after the newest commit page`)
+    committed = now.subarray(0, end)
   }
-  t.same(problems, [], 'every commit only appended')
+  t.same(problems, [], 'every commit only added pages after the previous one, and only zeros follow it')
   t.same(Index.verify(file).errors, [], 'verify')
   idx.close()
 })

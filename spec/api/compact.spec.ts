@@ -65,6 +65,8 @@ t.test('a churned file: same content, sequence, settings and metadata; a fractio
   const s2 = idx.stats()
   t.equal(s2.commits, 1, 'one commit')
   t.equal(s2.pagesTotal, s2.pagesLive + 2, 'the header, the live pages and the commit page')
+  t.equal(s2.tailBytes, 0, 'nothing after them: the copy is not preallocated')
+  t.equal(s2.fileBytes, r.bytesAfter)
   t.equal(s2.garbageRatio, 0)
   t.equal(s2.pagesLive, r.pages)
   idx.close()
@@ -77,7 +79,10 @@ t.test('a churned file: same content, sequence, settings and metadata; a fractio
   const w = Index.open(file)
   w.insert('zzz', 1)
   t.equal(w.sequence, seq + 1, 'the next commit is the old sequence + 1')
+  const s3 = w.stats()
   w.close()
+  t.ok(s3.tailBytes > 0 && s3.fileBytes === (s3.commitPage + 1) * 512 + s3.tailBytes, `the first commit after it preallocates (${s3.tailBytes} bytes)`)
+  t.ok(fs.readFileSync(file).subarray((s3.commitPage + 1) * 512).every(b => b === 0), 'only zeros follow the newest commit')
   t.same([...Index.history(file)].map(c => c.sequence), [seq + 1, seq])
   t.end()
 })
@@ -102,6 +107,18 @@ t.test('an already compact file does not grow and is left as it was', t => {
   const once = fs.readFileSync(c)
   t.equal(Index.compact(c).replaced, false)
   t.same(fs.readFileSync(c), once)
+  // A compact tree followed by preallocated zeros: the zeros are not garbage, so it is left too.
+  const z = path.join(dir, 'z.idx')
+  const zi = Index.open(z, { maxPendingChanges: 0 })
+  zi.insert('one', 1)
+  const zs = zi.stats()
+  zi.close()
+  t.same([zs.pagesTotal, zs.pagesLive, zs.garbageRatio], [3, 1, 0], 'the header, one leaf and the commit page: no garbage')
+  t.ok(zs.tailBytes > 0, `then ${zs.tailBytes} bytes of preallocated zeros`)
+  const zBytes = fs.readFileSync(z)
+  const rz = Index.compact(z)
+  t.same([rz.replaced, rz.bytesBefore, rz.bytesAfter], [false, zBytes.length, zBytes.length], 'left as it was')
+  t.same(fs.readFileSync(z), zBytes, 'not a byte changed')
   t.end()
 })
 
@@ -167,7 +184,11 @@ t.test('open handles follow: snapshots keep the old file, readers that never ref
   const old = fs.readFileSync(oldPath)
   const P = 4096
   const fileId = old.subarray(HDR_OFF_FILE_ID, HDR_OFF_FILE_ID + FILE_ID_SIZE)
-  const last = decodeCommit(old.subarray(old.length - P), old.length / P - 1, fileId)!
+  // Only zeros (preallocated by the writer's commits) follow the last commit.
+  let lastPage = old.length / P - 1
+  while (lastPage > 0 && old[lastPage * P] === 0) lastPage--
+  t.ok(old.subarray((lastPage + 1) * P).every(b => b === 0), 'only zeros follow the old file\'s last commit')
+  const last = decodeCommit(old.subarray(lastPage * P, (lastPage + 1) * P), lastPage, fileId)!
   const prev = decodeCommit(old.subarray(last.prevCommit * P, (last.prevCommit + 1) * P), last.prevCommit, fileId)!
   t.ok(last.flags & COMMIT_SUPERSEDED, 'the old file ends in a superseded commit')
   t.equal(last.sequence, seq + 1)

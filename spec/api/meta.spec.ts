@@ -12,6 +12,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { Index, IndexSet, TailrootError } from '../../lib/index.ts'
 import type { OpenOptions } from '../../lib/index.ts'
+import { PAGE_COMMIT } from '../../lib/format/constants.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 
 function open(t: Test, options: OpenOptions & { keyEncoding?: 'utf8' } = {}): { idx: Index; file: string } {
@@ -78,7 +79,11 @@ t.test('a transaction given meta always commits; one without meta and without ch
   const { idx, file } = open(t)
   idx.insert('Lyon', 1)
   let seq = idx.sequence
-  let size = fs.statSync(file).size
+  // Compared byte for byte: a commit into the zeros preallocated after the newest commit
+  // (FORMAT.md §8) does not change the file's size.
+  let bytes = fs.readFileSync(file)
+  const P = idx.pageSize
+  const end = (idx.stats().commitPage + 1) * P
 
   // No meta, no change: no commit, no byte written.
   t.equal(idx.transaction(() => 'nothing'), 'nothing')
@@ -86,13 +91,15 @@ t.test('a transaction given meta always commits; one without meta and without ch
   t.equal(idx.insert('Lyon', 1), false)
   t.equal(idx.delete('Nice', 2), false)
   t.equal(idx.sequence, seq, 'no commit')
-  t.equal(fs.statSync(file).size, size, 'nothing written')
+  t.ok(fs.readFileSync(file).equals(bytes), 'nothing written')
   t.equal(idx.meta, null)
 
   // With meta: a commit each time, even when fn changes nothing or its calls change nothing.
   idx.transaction(() => {}, { meta: Buffer.from('change 2') })
   t.equal(idx.sequence, ++seq, 'meta only: sequence + 1')
-  t.ok(fs.statSync(file).size > size, 'a commit page was written')
+  const now = fs.readFileSync(file)
+  t.ok(idx.stats().commitPage === end / P && now[end] === PAGE_COMMIT && now.subarray(0, end).equals(bytes.subarray(0, end)), 'a commit page was written after the last one')
+  t.ok(now.subarray(end + P).every(b => b === 0), 'only zeros follow it')
   idx.transaction(tx => { tx.insert('Lyon', 1) }, { meta: Buffer.from('change 3') })
   t.equal(idx.sequence, ++seq, 'calls that changed nothing, with meta: sequence + 1')
   t.equal(text(idx.meta), 'change 3')
@@ -112,11 +119,11 @@ t.test('a transaction given meta always commits; one without meta and without ch
 
   // `meta: undefined` is the option left out.
   idx.transaction(() => {}, { meta: Buffer.from('kept') })
-  size = fs.statSync(file).size
+  bytes = fs.readFileSync(file)
   idx.transaction(() => {}, { meta: undefined })
   idx.transaction(() => {}, {})
   t.equal(idx.sequence, ++seq, 'meta: undefined and {} are no meta: no commit without changes')
-  t.equal(fs.statSync(file).size, size)
+  t.ok(fs.readFileSync(file).equals(bytes), 'nothing written')
   t.equal(text(idx.meta), 'kept')
 
   // A callback that throws commits nothing, meta or not.

@@ -21,14 +21,20 @@ t.test('a single-pair commit appends only its commit page', async t => {
   const idx = Index.build(file, Array.from({ length: 20000 }, (_, i) => [key(i), i] as [string, number]))
   t.ok(idx.stats().height >= 2, 'a tree of height ≥ 2')
   const P = idx.pageSize
-  for (let i = 0; i < 50; i++) {
-    const before = fs.statSync(file).size
-    t.equal(idx.insert(key(i * 397 + 1), 1_000_000 + i), true)
-    t.equal(fs.statSync(file).size - before, P, `insert ${i} grew the file by one page`)
+  // The end of the newest commit, and only zeros after it (preallocated space, FORMAT.md §8).
+  const end = (): number => {
+    const e = (idx.stats().commitPage + 1) * P
+    t.ok(fs.readFileSync(file).subarray(e).every(b => b === 0), 'only zeros follow the newest commit')
+    return e
   }
-  const before = fs.statSync(file).size
+  for (let i = 0; i < 50; i++) {
+    const before = end()
+    t.equal(idx.insert(key(i * 397 + 1), 1_000_000 + i), true)
+    t.equal(end() - before, P, `insert ${i} added one page`)
+  }
+  const before = end()
   t.equal(idx.delete(key(5), 5), true)
-  t.equal(fs.statSync(file).size - before, P, 'a delete too')
+  t.equal(end() - before, P, 'a delete too')
   t.equal(idx.count(), 20000 + 50 - 1)
   t.same([idx.stats().pendingChanges, idx.stats().entries], [51, 20049], 'stats: 51 change records pending, not in the tree')
   idx.close()
@@ -39,12 +45,13 @@ t.test('a batch of random inserts writes a fraction of a page per pair', async t
   const file = path.join(tmpDir(t), 'batch.idx')
   const rng = new Rng(seed)
   const idx = Index.build(file, Array.from({ length: 50000 }, (_, i) => [key(i * 2), i] as [string, number]))
-  const before = fs.statSync(file).size
+  const end = (): number => (idx.stats().commitPage + 1) * idx.pageSize
+  const before = end()
   const commits = 20
   for (let c = 0; c < commits; c++) {
     idx.transaction(tx => { for (let i = 0; i < 1000; i++) tx.insert(key(rng.int(100000) * 2 + 1), c * 1000 + i) })
   }
-  const perPair = (fs.statSync(file).size - before) / (commits * 1000)
+  const perPair = (end() - before) / (commits * 1000)
   t.ok(perPair < 40, `${perPair.toFixed(1)} bytes written per inserted pair (a rewrite per leaf would be thousands)`)
   idx.close()
   t.ok(Index.verify(file).ok)
@@ -117,9 +124,11 @@ t.test('a chain of single commits folds before its pages pass MAX_PENDING_BYTES'
   let firstFold = -1
   for (let i = 0; i < budget + 100 && firstFold < 0; i++) {
     idx.insert(key(i), i)
-    const last = fs.statSync(file).size / P - 1
+    const last = idx.stats().commitPage
     if (i > 0 && readLogHead(file, last, P) === 0) firstFold = i
   }
+  const end = (idx.stats().commitPage + 1) * P
+  t.ok(fs.readFileSync(file).subarray(end).every(b => b === 0), 'only zeros follow the newest commit')
   // Each single commit is one commit page of the chain; the fold comes just before the budget.
   t.ok(firstFold > budget - 16 && firstFold <= budget, `the first fold at commit ${firstFold + 1} (budget ${budget} pages)`)
   t.equal(idx.count(), firstFold + 1)

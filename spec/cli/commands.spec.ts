@@ -21,6 +21,11 @@ function small(dir: string): string {
   return file
 }
 
+/** Every byte of `file` from `offset` on is zero (preallocated space after the newest commit). */
+function zerosFrom(file: string, offset: number): boolean {
+  return fs.readFileSync(file).subarray(offset).every(b => b === 0)
+}
+
 /** One error line on stderr, no stack. */
 function oneLine(t: Test, stderr: string, re: RegExp, what: string): void {
   const lines = stderr.trimEnd().split('\n')
@@ -98,14 +103,16 @@ t.test('stats: text and exactly the documented JSON fields', async t => {
   const j = await cli(['stats', file, '--json'])
   t.equal(j.code, 0)
   const s = JSON.parse(j.stdout)
-  t.same(Object.keys(s), [...STATS_FIELDS, 'pendingChanges'], 'the fields, in order, then the additions')
-  t.match(s, { entries: 6, keys: 3, height: 1, pageSize: 4096, keyEncoding: 'utf8', unique: false, sequence: 6, commits: 6, pagesLive: 1, pagesTotal: 13, fileBytes: 13 * 4096, liveBytes: 3 * 4096 })
-  t.ok(Math.abs(s.garbageRatio - 10 / 13) < 1e-9, 'garbage ratio')
+  t.same(Object.keys(s), [...STATS_FIELDS, 'pendingChanges', 'tailBytes'], 'the fields, in order, then the additions')
+  // The first commit (pages 1 and 2) preallocated 256 pages after its own (FORMAT.md §8).
+  t.match(s, { entries: 6, keys: 3, height: 1, pageSize: 4096, keyEncoding: 'utf8', unique: false, sequence: 6, commits: 6, pagesLive: 1, pagesTotal: 13, fileBytes: 259 * 4096, liveBytes: 3 * 4096, tailBytes: 246 * 4096 })
+  t.ok(zerosFrom(file, 13 * 4096), 'only zeros follow the newest commit')
+  t.ok(Math.abs(s.garbageRatio - 10 / 13) < 1e-9, 'garbage ratio: of the pages up to the newest commit, the zeros after it are not garbage')
   t.ok(!Number.isNaN(Date.parse(s.lastCommitTime)) && s.lastCommitTime === new Date(s.lastCommitTime).toISOString(), 'an ISO time')
   t.equal(j.stdout.trimEnd().split('\n').length, 1, 'one JSON document')
   const txt = await cli(['stats', file])
   t.equal(txt.code, 0)
-  t.match(txt.stdout, /^entries: +6\nkeys: +3\n[^]*garbage ratio: +76\.9%\n/)
+  t.match(txt.stdout, /^entries: +6\nkeys: +3\n[^]*file bytes: +1,060,864\ntail bytes: +1,007,616\n[^]*garbage ratio: +76\.9%\n/)
   const empty = path.join(dir, 'empty.idx')
   Index.open(empty).close()
   t.match(JSON.parse((await cli(['stats', empty, '--json'])).stdout), { entries: 0, keys: 0, sequence: 0, commits: 0, lastCommitTime: null })
@@ -208,7 +215,9 @@ t.test('compact: reports bytes before and after; keeps the content', async t => 
   t.equal(j.code, 0)
   const r = JSON.parse(j.stdout)
   t.same(Object.keys(r), ['bytesBefore', 'bytesAfter', 'pages', 'entries', 'sequence', 'replaced', 'ms'])
-  t.match(r, { bytesBefore: 13 * 4096, bytesAfter: 3 * 4096, pages: 1, entries: 6, sequence: 6, replaced: true })
+  // Before: 13 pages up to the newest commit, then the zeros preallocated after it.
+  t.match(r, { bytesBefore: 259 * 4096, bytesAfter: 3 * 4096, pages: 1, entries: 6, sequence: 6, replaced: true })
+  t.equal(fs.statSync(file).size, 3 * 4096, 'the compacted file is not preallocated')
   t.equal((await cli(['dump', file])).stdout, want)
   const again = await cli(['compact', file])
   t.match(again.stdout, /is already compact \(12,288 bytes, 6 entries\); left as it was/)
@@ -216,7 +225,10 @@ t.test('compact: reports bytes before and after; keeps the content', async t => 
   const idx = Index.open(other, { maxPendingChanges: 0 })
   for (let i = 0; i < 10; i++) idx.insert(`k${i}`, i)
   idx.close()
-  t.match((await cli(['compact', other])).stdout, /^compacted .*o\.idx: 86,016 -> 12,288 bytes \(85\.7% smaller\), 1 live pages, 10 entries, sequence 10, \d+ ms\n$/)
+  // 21 pages up to the newest commit (86,016 bytes), then the zeros the first commit preallocated.
+  t.equal(fs.statSync(other).size, 259 * 4096)
+  t.ok(zerosFrom(other, 21 * 4096), 'only zeros follow the newest commit')
+  t.match((await cli(['compact', other])).stdout, /^compacted .*o\.idx: 1,060,864 -> 12,288 bytes \(98\.8% smaller\), 1 live pages, 10 entries, sequence 10, \d+ ms\n$/)
   t.same(fs.readdirSync(dir).sort(), ['o.idx', 'o.idx.lock', 's.idx', 's.idx.lock'])
   t.end()
 })

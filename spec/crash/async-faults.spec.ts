@@ -1,10 +1,11 @@
 // I/O faults during an asynchronous group commit (spec/helpers/faulty-vfs.ts): the whole group
 // is rejected with IO, every call in it, including calls that would have succeeded and calls that
 // would have failed on their own. A fault before the commit page is written (a page write, the
-// sync before the commit page) leaves the file byte for byte as it was. A fault at the sync after
-// the commit page leaves a whole commit page, which is never cut (faults.spec.ts): the group is
-// then wholly there or wholly absent, never in part. Either way the handle goes on committing
-// once the fault is gone, and the file verifies.
+// sync before the commit page) leaves the file byte for byte as it was up to its newest commit,
+// with only zeros after it. A fault at the sync after the commit page, or a short write that
+// leaves the commit page whole over preallocated zeros, leaves a whole commit page, which is never
+// cut (faults.spec.ts): the group is then wholly there or wholly absent, never in part. Either
+// way the handle goes on committing once the fault is gone, and the file verifies.
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -45,20 +46,25 @@ async function outcomes(calls: Promise<unknown>[]): Promise<string[]> {
 const BEFORE_COMMIT_PAGE: { what: string; rule: FaultRule }[] = [
   { what: 'EIO at the sync before the commit page', rule: { op: 'datasync', nth: 1, kind: 'EIO' } },
   { what: 'ENOSPC writing the pages', rule: { op: 'write', nth: 1, kind: 'ENOSPC' } },
-  { what: 'a short write of the pages', rule: { op: 'write', nth: 1, kind: 'short' } },
+  // 40 bytes: the page header and part of the commit fields, not its fileId, so not a whole
+  // commit page even when the first write is the commit page itself (records inline).
+  { what: 'a short write of the pages', rule: { op: 'write', nth: 1, kind: 'short', partialBytes: 40 } },
 ]
 
 for (const { what, rule } of BEFORE_COMMIT_PAGE) {
   t.test(`${what}: the whole group rejects and the file is as it was`, async t => {
     const { file, vfs, idx } = setup(t, 'before')
     const bytes = fs.readFileSync(file)
+    const end = (idx.stats().commitPage + 1) * 512
     const seq = idx.sequence
     // A fresh handle does not know the last commit durable, so its first commit syncs twice.
     vfs.arm(rule)
     const out = await outcomes(queueGroup(idx, 'g'))
     t.equal(vfs.fired, 1, 'the fault fired')
     t.same(new Set(out), new Set(['rejected IO']), `every call of the group rejects with IO: ${[...new Set(out)].join(', ')}`)
-    t.ok(fs.readFileSync(file).equals(bytes), 'the file is byte for byte as it was')
+    const now = fs.readFileSync(file)
+    t.ok(now.subarray(0, end).equals(bytes.subarray(0, end)), 'the file is byte for byte as it was up to its newest commit')
+    t.ok(now.subarray(end).every(b => b === 0), 'and only zeros follow it')
     t.equal(idx.sequence, seq)
     t.equal(idx.count(), 20, 'the handle reads the state before the group')
     vfs.heal()
@@ -89,6 +95,29 @@ t.test('a fault at the sync after the commit page: the group rejects, and is who
     const v = Index.verify(file)
     t.ok(v.ok, `${kind}: the file verifies`)
   }
+})
+
+t.test('a short write that leaves the commit page whole over preallocated zeros: the group rejects, in doubt, and is wholly there', async t => {
+  const { file, vfs, idx } = setup(t, 'whole')
+  const before = listIndex(idx)
+  const end = (idx.stats().commitPage + 1) * 512
+  t.ok(fs.statSync(file).size > end, 'the setup left preallocated zeros after its newest commit')
+  // A fresh handle syncs twice: the sync, then the commit page (the records fit in it) as the
+  // first write, of which all but the last byte lands. That byte is zero: the page is whole.
+  vfs.arm({ op: 'write', nth: 1, kind: 'short', partialBytes: 511 })
+  const calls = queueGroup(idx, 'g')
+  const errors = await Promise.all(calls.map(p => p.then(() => null, (e: unknown) => e)))
+  t.match(vfs.log, [{ op: 'datasync' }, { op: 'write', position: end, length: 512, failed: true }], 'the sync, then the failed write of the commit page')
+  t.ok(errors.every(e => e instanceof TailrootError && e.code === 'IO' && /may or may not be durable/.test(e.message)), 'every call of the group rejects with IO, the outcome in doubt')
+  const fresh = Index.open(file, { readOnly: true })
+  const now = listIndex(fresh)
+  fresh.close()
+  t.same(now, listIndex({ range: () => idxAfter(before).values() }), 'the commit page is whole, so the group is wholly there')
+  vfs.heal()
+  t.equal(await idx.insertAsync('later', 1), true, 'the handle commits again once the fault is gone')
+  const s = idx.stats()
+  t.ok(fs.readFileSync(file).subarray((s.commitPage + 1) * 512).every(b => b === 0), 'only zeros follow the newest commit')
+  t.ok(Index.verify(file).ok, 'the file verifies')
 })
 
 /** The pairs after queueGroup(idx, 'g') applied whole to `before` (the unique violation fails). */

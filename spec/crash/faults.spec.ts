@@ -2,7 +2,8 @@
 // commit-page write, the final fdatasync, the torn-tail truncate): the commit call throws a
 // TailrootError with code IO and never reports success, the committed content stays what it was
 // (a fresh handle sees the previous commit), the same handle commits again once the fault is
-// gone, and the file verifies.
+// gone, and the file verifies. The exception: no room for preallocated zeros (ENOSPC, or a short
+// write of them) is not a failure of the commit, which goes on without them.
 //
 // Faults (spec/helpers/faulty-vfs.ts): EIO, ENOSPC, a short write (a prefix lands, then ENOSPC),
 // and a crash (the call fails, a write leaves a prefix, and all further I/O of the handle fails
@@ -20,7 +21,8 @@ import type { Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Index, TailrootError } from '../../lib/index.ts'
-import { CMT_OFF_LOG_HEAD } from '../../lib/format/constants.ts'
+import { CMT_OFF_LOG_HEAD, FILE_ID_SIZE, HDR_OFF_FILE_ID } from '../../lib/format/constants.ts'
+import { decodeCommit } from '../../lib/format/commit.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { FaultyVfs } from '../helpers/faulty-vfs.ts'
@@ -109,15 +111,26 @@ function classify(t: Test, log: OpRecord[], commitPage: number, baseEnd: number,
     const r = log[i++]!
     steps.push({ label, op: r.op, nth: ++counts[r.op], record: r })
   }
-  const shape = log.map(r => r.op === 'write' ? `write@${r.position / P}+${r.length / P}p` : r.op === 'truncate' ? `truncate@${r.position}` : r.op).join(', ')
+  const shape = log.map(r => r.op === 'write' ? `write@${r.position / P}+${r.length / P}p${r.data!.every(b => b === 0) ? ' (zeros)' : ''}` : r.op === 'truncate' ? `truncate@${r.position}` : r.op).join(', ')
   if (torn) {
     t.match(log[0], { op: 'truncate', position: baseEnd }, `the torn tail is cut first (${where}): ${shape}`)
     take('the torn-tail truncate')
   }
   let next = baseEnd
   let writes = 0
+  let zeroWrites = 0
   const end = (r: OpRecord): number => r.position + r.length
-  while (i < log.length && log[i]!.op === 'write' && end(log[i]!) <= commitPage * P) {
+  // Preallocation (FORMAT.md §8): zeros from the commit page on, written before the commit page.
+  const isZeros = (r: OpRecord | undefined): boolean => r?.op === 'write' && r.position >= commitPage * P && r.data!.every(b => b === 0)
+  const takeZeros = (): void => {
+    while (isZeros(log[i])) {
+      t.equal(log[i]!.position, zeroWrites === 0 ? log[i]!.position : end(log[i - 1]!), `preallocation writes are contiguous (${where}): ${shape}`)
+      take(`preallocation write ${++zeroWrites}`)
+    }
+  }
+  for (;;) {
+    takeZeros()
+    if (!(i < log.length && log[i]!.op === 'write' && end(log[i]!) <= commitPage * P)) break
     t.equal(log[i]!.position, next, `data pages are appended in order right after the previous commit (${where}): ${shape}`)
     next = end(log[i]!)
     take(`data write ${++writes}`)
@@ -139,6 +152,13 @@ function classify(t: Test, log: OpRecord[], commitPage: number, baseEnd: number,
   take('the final fdatasync')
   t.equal(i, log.length, `and nothing else is written (${where}): ${shape}`)
   return steps
+}
+
+/** Whether page `page` of the file is a well-formed commit page. */
+function wholeCommit(file: string, page: number): boolean {
+  const bytes = fs.readFileSync(file)
+  const fileId = bytes.subarray(HDR_OFF_FILE_ID, HDR_OFF_FILE_ID + FILE_ID_SIZE)
+  return bytes.length >= (page + 1) * P && decodeCommit(bytes.subarray(page * P, (page + 1) * P), page, fileId) !== null
 }
 
 function errorChain(err: unknown): string {
@@ -175,7 +195,7 @@ t.test('faults at each I/O step of a commit', async t => {
         const ctx = `seed ${seed}, base ${b}, ${sc.name}${torn ? ', after a torn tail' : ''}${warm ? ', after a commit of its own' : ''}${logMode ? ', change records' : ', tree rewrite'}`
         // A fault-free run records the I/O calls of this commit.
         setup()
-        const probe = new FaultyVfs()
+        const probe = new FaultyVfs(undefined, true)
         let idx = open(probe)
         if (warm) last.end = (idx.stats().commitPage + 1) * P
         probe.arm()
@@ -205,6 +225,19 @@ t.test('faults at each I/O step of a commit', async t => {
             let err: unknown = null
             try { sc.run(idx) } catch (e) { err = e }
             t.equal(vfs.fired, 1, `the fault fired (${where})`)
+            if (step.label.startsWith('preallocation write') && (kind === 'ENOSPC' || kind === 'short')) {
+              // No room for the zeros: the commit goes on without them (FORMAT.md §8).
+              t.equal(err, null, `a full disk refuses the preallocation, not the commit (${where}): ${errorChain(err)}`)
+              const s = idx.stats()
+              t.equal(s.sequence, after.sequence, `the commit is made (${where})`)
+              t.equal(s.fileBytes, (s.commitPage + 1) * P, `without zeros after it (${where})`)
+              idx.close()
+              const fresh = Index.open(file, { readOnly: true })
+              t.equal(describeDiff(after.pairs, listIndex(fresh)), null, `a fresh handle reads it (${where})`)
+              fresh.close()
+              t.ok(Index.verify(file).ok, `verify ok (${where})`)
+              continue
+            }
             if (!(err instanceof TailrootError) || err.code !== 'IO') {
               t.fail(`the commit must fail with a TailrootError IO, got ${err === null ? 'success' : errorChain(err)} (${where})`)
               idx.close()
@@ -214,7 +247,9 @@ t.test('faults at each I/O step of a commit', async t => {
             t.match(errorChain(err), injected, `the error names the injected ${injected} (${where}): ${errorChain(err)}`)
             // What a new handle must see: the previous commit, except after a fault at the final
             // fdatasync, which left a whole commit page in the file.
-            const landed = step.label === 'the final fdatasync'
+            // Or after a write that stored the commit page whole after all: the part it wrote
+            // holds every non-zero byte of the page, over preallocated zeros (FORMAT.md §8).
+            const landed = step.label === 'the final fdatasync' || (step.record.position + step.record.length === (commitPage + 1) * P && wholeCommit(file, commitPage))
             const exp = landed ? after : { pairs: last.pairs, meta: last.meta, sequence: last.sequence }
             if (landed) t.match(errorChain(err), /may or may not be durable/, `the error says the outcome is in doubt (${where})`)
             if (kind !== 'crash') {
@@ -236,7 +271,7 @@ t.test('faults at each I/O step of a commit', async t => {
             t.equal(idx.insert('~again', 1), true, `the same handle commits after the fault (${where})`)
             const s = idx.stats()
             t.equal(s.sequence, exp.sequence + 1, `the new commit follows commit ${exp.sequence} (${where})`)
-            t.equal(s.fileBytes, (s.commitPage + 1) * P, `the file ends with the new commit, the failed pages cut off (${where})`)
+            t.ok(fs.readFileSync(file).subarray((s.commitPage + 1) * P).every(b => b === 0), `only zeros follow the new commit, the failed pages are gone (${where})`)
             t.equal(describeDiff(sorted([...exp.pairs, '~again\t1']), listIndex(idx)), null, `the handle reads it (${where})`)
             idx.close()
             const again = Index.open(file, { readOnly: true })
@@ -264,7 +299,11 @@ t.test('a second fault while cleaning up after the first', async t => {
   const cases: { first: FaultRule; landed: boolean; label: string }[] = [
     { first: { op: 'write', nth: 1, kind: 'short' }, landed: false, label: 'short data write' },
     { first: { op: 'datasync', nth: 1, kind: 'EIO' }, landed: false, label: 'EIO at the data fdatasync' },
-    { first: { op: 'write', nth: 2, kind: 'short' }, landed: false, label: 'short commit-page write' },
+    // 40 bytes: the page header and part of the commit fields, not its fileId: not a commit page.
+    { first: { op: 'write', nth: 2, kind: 'short', partialBytes: 40 }, landed: false, label: 'short commit-page write' },
+    // All but the last byte, a zero: over preallocated zeros the page is whole, so the writer
+    // treats it as written (outcome in doubt) and does not cut it; the truncate is never tried.
+    { first: { op: 'write', nth: 2, kind: 'short', partialBytes: P - 1 }, landed: true, label: 'short commit-page write that leaves the page whole' },
   ]
   for (const c of cases) {
     const where = `seed ${seed}: ${c.label}, then EIO on the cleanup truncate`
@@ -275,9 +314,10 @@ t.test('a second fault while cleaning up after the first', async t => {
     vfs.arm(c.first, { op: 'truncate', nth: 1, kind: 'EIO' })
     let err: unknown = null
     try { idx.insert('m-new', 42) } catch (e) { err = e }
-    t.equal(vfs.fired, 2, `both faults fired (${where})`)
+    t.equal(vfs.fired, c.landed ? 1 : 2, `${c.landed ? 'only the first fault fired: a whole commit page is not cut' : 'both faults fired'} (${where})`)
     t.ok(err instanceof TailrootError && err.code === 'IO', `the commit fails with IO (${where}): ${errorChain(err)}`)
-    t.ok(fs.statSync(file).size > last.end, `the failed commit's pages are still in the file (${where})`)
+    t.ok(!fs.readFileSync(file).subarray(last.end).every(b => b === 0), `the failed commit's pages are still in the file (${where})`)
+    if (c.landed) t.match(errorChain(err), /may or may not be durable/, `the error says the outcome is in doubt (${where})`)
     const exp = c.landed ? sorted([...last.pairs, 'm-new\t42']) : last.pairs
     const fresh = Index.open(file, { readOnly: true })
     t.equal(fresh.sequence, last.sequence + (c.landed ? 1 : 0), `a fresh handle sees the ${c.landed ? 'whole commit page' : 'previous commit'} (${where})`)
@@ -290,7 +330,7 @@ t.test('a second fault while cleaning up after the first', async t => {
     t.equal(idx.sequence, last.sequence + (c.landed ? 2 : 1), `on top of the file's newest commit (${where})`)
     t.equal(describeDiff(sorted([...exp, '~again\t1']), listIndex(idx)), null, `contents (${where})`)
     const s = idx.stats()
-    t.equal(s.fileBytes, (s.commitPage + 1) * P, `the leftover pages were cut off (${where})`)
+    t.ok(fs.readFileSync(file).subarray((s.commitPage + 1) * P).every(b => b === 0), `only zeros follow the new commit: the leftover pages are gone (${where})`)
     idx.close()
     t.ok(Index.verify(file).ok, `verify ok after the next commit (${where})`)
   }

@@ -118,7 +118,8 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
       if (diff !== null) throw new Error(`building the history: commit ${c} reads back wrong: ${diff}`)
       if (s.sequence !== c) throw new Error(`building the history: commit ${c} has sequence ${s.sequence}`)
       const end = (s.commitPage + 1) * o.pageSize
-      if (s.fileBytes !== end) throw new Error(`building the history: commit ${c} ends at ${end} but the file has ${s.fileBytes} bytes`)
+      if (s.fileBytes < end || s.tailBytes !== s.fileBytes - end) throw new Error(`building the history: commit ${c} ends at ${end} but the file has ${s.fileBytes} bytes (tailBytes ${s.tailBytes})`)
+      if (!zerosFrom(file, end)) throw new Error(`building the history: commit ${c} ends at ${end}, and non-zero bytes follow it`)
       const rec: CommitRecord = { sequence: c, commitPage: s.commitPage, end, firstPage: before.commitPage + 1, pairs, meta, durability }
       commits.push(rec)
       o.onCommit?.(rec)
@@ -128,6 +129,12 @@ export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History
     handles.none?.close()
   }
   return { pageSize: o.pageSize, commits, bytes: fs.readFileSync(file) }
+}
+
+/** Whether every byte of `file` from `offset` on is zero (preallocated space, or nothing). */
+export function zerosFrom(file: string, offset: number): boolean {
+  const bytes = fs.readFileSync(file)
+  return bytes.subarray(offset).every(b => b === 0)
 }
 
 /**

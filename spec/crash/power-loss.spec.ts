@@ -1,8 +1,10 @@
 // Power loss with an arbitrary subset of unsynced pages lost. A history of commits, each written
 // by a 'full' or a 'none' handle at random, is recorded write by write and sync by sync
 // (FaultyVfs). A power cut after any of those operations keeps every page synced before it, and
-// of the pages written since the last sync an arbitrary subset: each one is kept, lost (zeros),
-// or, at the end of the file, gone with the file size. Opening the result must land on a commit
+// of the pages written since the last sync an arbitrary subset: each one is kept, lost (back to
+// what it held at the last sync: zeros, or preallocated zeros), or, at the end of the file, gone
+// with the file size. Pages are replayed from the bytes of each write, so a page preallocated
+// with zeros and later overwritten by a commit is modelled as the disk would hold it. Opening the result must land on a commit
 // whose every reachable page is intact: at least the newest commit acknowledged as durable (a
 // 'full' commit whose final sync returned), at least the newest commit all of whose bytes
 // survived, at most the newest commit whose page was written, with exactly that commit's
@@ -13,6 +15,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { Index } from '../../lib/index.ts'
+import { PAGE_COMMIT } from '../../lib/format/constants.ts'
 import { FaultyVfs } from '../helpers/faulty-vfs.ts'
 import type { OpRecord } from '../helpers/faulty-vfs.ts'
 import { Rng } from '../helpers/rng.ts'
@@ -32,7 +35,7 @@ interface Recorded {
 }
 
 function record(file: string, rng: Rng, commits: number): Recorded {
-  const vfs = new FaultyVfs()
+  const vfs = new FaultyVfs(undefined, true)
   const lastOp: number[] = [-1]
   const h = buildHistory(file, rng, {
     pageSize: 512, durability: 'mixed', commits, maxBatch: 30, keyBytes: 24, vfs,
@@ -42,7 +45,10 @@ function record(file: string, rng: Rng, commits: number): Recorded {
   if (ops.length !== vfs.log.length) throw new Error('the history wrote to another file')
   if (ops.some(r => r.op === 'truncate')) throw new Error('a clean history truncated its file')
   const P = h.pageSize
-  const commitOp = h.commits.map(c => c.sequence === 0 ? -1 : ops.findIndex(r => r.op === 'write' && r.position === c.commitPage * P))
+  // The write that stored the commit page (not the preallocation's zeros that came before it).
+  const holds = (r: OpRecord, page: number): boolean => r.op === 'write' && r.position <= page * P && page * P < r.position + r.length && r.data![page * P - r.position] === PAGE_COMMIT
+  const commitOp = h.commits.map(c => c.sequence === 0 ? -1 : ops.findIndex(r => holds(r, c.commitPage)))
+  if (commitOp.some((i, s) => s > 0 && i < 0)) throw new Error('a commit page write was not found')
   return { h, ops, commitOp, lastOp }
 }
 
@@ -61,21 +67,26 @@ function powerCut(r: Recorded, k: number, rng: Rng, mode: Mode = rng.pick(['keep
   const synced = new Set<number>([0]) // the header was created synced
   const dirty = new Set<number>()
   let written = P
+  // The pages as the OS holds them after op k, and as the disk held them at the last sync.
+  const current = Buffer.alloc(r.h.bytes.length)
+  r.h.bytes.copy(current, 0, 0, P)
+  const durable = Buffer.from(current)
   for (let i = 0; i < k; i++) {
     const op = r.ops[i]!
     if (op.op === 'datasync') {
-      for (const p of dirty) synced.add(p)
+      for (const p of dirty) { synced.add(p); current.copy(durable, p * P, p * P, (p + 1) * P) }
       dirty.clear()
     } else if (op.op === 'write') {
       for (let p = op.position / P; p < (op.position + op.length) / P; p++) dirty.add(p)
+      op.data!.copy(current, op.position)
       written = Math.max(written, op.position + op.length)
     }
   }
   const lost: number[] = []
-  const bytes = Buffer.from(r.h.bytes.subarray(0, written))
+  const bytes = Buffer.from(current.subarray(0, written))
   for (const p of dirty) {
     const keep = mode === 'keep all' ? true : mode === 'keep none' ? false : rng.next() < 0.5
-    if (!keep) { bytes.fill(0, p * P, (p + 1) * P); lost.push(p) }
+    if (!keep) { durable.copy(bytes, p * P, p * P, (p + 1) * P); lost.push(p) }
   }
   // The size may or may not have reached the disk: cut lost pages off the end, sometimes.
   let size = written
@@ -104,6 +115,7 @@ function check(file: string, r: Recorded, k: number, cut: Cut): string[] {
     if (r.commitOp[c.sequence]! < k) written = c.sequence
   }
   const lower = Math.max(durable, intact)
+  let newSeq = -1
   let idx: Index
   try {
     idx = Index.open(file)
@@ -123,7 +135,10 @@ function check(file: string, r: Recorded, k: number, cut: Cut): string[] {
     if (problems.length > 0) return problems
     idx.insert('~after', k)
     const s = idx.stats()
-    if (s.sequence !== seq + 1 || s.fileBytes !== (s.commitPage + 1) * P) problems.push(`${what}: the commit after the cut is ${s.sequence} ending at ${s.fileBytes}`)
+    newSeq = s.sequence
+    if (s.sequence !== seq + 1) problems.push(`${what}: the commit after the cut is ${s.sequence}`)
+    const after = fs.readFileSync(file)
+    if (after.subarray((s.commitPage + 1) * P).some(b => b !== 0)) problems.push(`${what}: non-zero bytes follow the commit after the cut (page ${s.commitPage}, file of ${after.length} bytes)`)
   } catch (err) {
     problems.push(`${what}: ${String(err)}`)
   } finally {
@@ -131,6 +146,7 @@ function check(file: string, r: Recorded, k: number, cut: Cut): string[] {
   }
   const v = Index.verify(file)
   if (!v.ok) problems.push(`${what}: verify after the new commit: ${JSON.stringify(v.errors).slice(0, 600)}`)
+  else if (v.sequence !== newSeq) problems.push(`${what}: a fresh open finds commit ${v.sequence}, not the new commit ${newSeq}`)
   return problems
 }
 

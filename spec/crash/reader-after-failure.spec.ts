@@ -15,48 +15,56 @@ import { tmpDir } from '../helpers/tmp.ts'
 import { FaultyVfs } from '../helpers/faulty-vfs.ts'
 import { describeDiff, listIndex } from './pair-set.ts'
 
-t.test('refresh() adopts a commit that replaced a torn tail of the same size', t => {
-  const dir = tmpDir(t)
-  const file = path.join(dir, 'tail.idx')
-  const P = 512
-  const base = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
-  for (let i = 0; i < 3; i++) base.insert(`k${i}`, i)
-  t.equal(base.stats().height, 1, 'a one-leaf tree: an insert appends exactly one data page')
-  const committedSize = base.stats().fileBytes
-  base.close()
+for (const preallocate of [false, true]) {
+  t.test(`refresh() adopts a commit that replaced a torn tail ${preallocate ? 'in preallocated space' : 'of the same size'}`, t => {
+    const dir = tmpDir(t)
+    const file = path.join(dir, 'tail.idx')
+    const P = 512
+    const base = Index.open(file, { pageSize: P, maxPendingChanges: 0, preallocate })
+    for (let i = 0; i < 3; i++) base.insert(`k${i}`, i)
+    t.equal(base.stats().height, 1, 'a one-leaf tree: an insert appends exactly one data page')
+    const committedSize = base.stats().fileBytes
+    const commitEnd = (base.stats().commitPage + 1) * P
+    t.equal(committedSize > commitEnd, preallocate, `zeros follow the commit exactly when preallocating (${committedSize} bytes, commit ends at ${commitEnd})`)
+    base.close()
 
-  const explicit = Index.open(file, { readOnly: true })
-  const implicit = Index.open(file, { readOnly: true, maxStalenessMs: 0 })
-  t.equal(explicit.sequence, 3)
-  t.equal(implicit.sequence, 3)
+    const explicit = Index.open(file, { readOnly: true })
+    const implicit = Index.open(file, { readOnly: true, maxStalenessMs: 0 })
+    t.equal(explicit.sequence, 3)
+    t.equal(implicit.sequence, 3)
 
-  // Writer A dies between its data page and its commit page.
-  const vfs = new FaultyVfs()
-  const a = Index.open(file, { vfs, maxPendingChanges: 0 })
-  vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
-  t.throws(() => a.insert('lost', 1), TailrootError)
-  const tornSize = fs.statSync(file).size
-  t.equal(tornSize, committedSize + P, 'A left one torn data page after the last commit')
+    // Writer A dies between its data page and its commit page.
+    const vfs = new FaultyVfs()
+    const a = Index.open(file, { vfs, maxPendingChanges: 0, preallocate })
+    vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
+    t.throws(() => a.insert('lost', 1), TailrootError)
+    const tornSize = fs.statSync(file).size
+    const torn = fs.readFileSync(file).subarray(commitEnd)
+    t.equal(tornSize, preallocate ? committedSize : committedSize + P, 'A left one torn data page after the last commit')
+    t.ok(torn[0] !== 0 && torn.subarray(P).every(b => b === 0), 'a torn data page right after the commit, then only zeros')
 
-  t.equal(explicit.refresh(), false, 'the reader sees nothing new in the torn tail')
-  t.equal(implicit.sequence, 3)
+    t.equal(explicit.refresh(), false, 'the reader sees nothing new in the torn tail')
+    t.equal(implicit.sequence, 3)
+    t.equal(explicit.refresh(), false, 'nor when it looks again')
 
-  // Writer B cuts the tail off and commits one page.
-  const b = Index.open(file)
-  b.transaction(() => {}, { meta: Buffer.from('B') })
-  t.equal(b.sequence, 4, 'B\'s commit is acknowledged')
-  t.equal(fs.statSync(file).size, tornSize, 'the file has exactly the size it had with the torn tail')
-  b.close()
+    // Writer B removes the torn tail and commits one page.
+    const b = Index.open(file, { preallocate })
+    b.transaction(() => {}, { meta: Buffer.from('B') })
+    t.equal(b.sequence, 4, 'B\'s commit is acknowledged')
+    if (!preallocate) t.equal(fs.statSync(file).size, tornSize, 'the file has exactly the size it had with the torn tail')
+    else t.ok(fs.readFileSync(file).subarray(commitEnd + P).every(b => b === 0), 'only zeros follow B\'s commit page')
+    b.close()
 
-  t.equal(explicit.refresh(), true, 'refresh() reports that the view moved')
-  t.equal(explicit.sequence, 4, 'refresh() adopts B\'s commit')
-  t.equal(explicit.meta?.toString(), 'B')
-  t.equal(implicit.sequence, 4, 'a read with maxStalenessMs 0 adopts it too')
-  explicit.close()
-  implicit.close()
-  a.close()
-  t.end()
-})
+    t.equal(explicit.refresh(), true, 'refresh() reports that the view moved')
+    t.equal(explicit.sequence, 4, 'refresh() adopts B\'s commit')
+    t.equal(explicit.meta?.toString(), 'B')
+    t.equal(implicit.sequence, 4, 'a read with maxStalenessMs 0 adopts it too')
+    explicit.close()
+    implicit.close()
+    a.close()
+    t.end()
+  })
+}
 
 t.test('a reader that saw a commit its writer then retracted (fdatasync EIO) follows the file', t => {
   const dir = tmpDir(t)

@@ -39,6 +39,8 @@ export interface OpRecord {
   length: number
   /** Whether a fault fired on this call. */
   failed: boolean
+  /** A copy of the bytes a write stored, when the FaultyVfs keeps them (`keepData`). */
+  data?: Buffer
 }
 
 const ERRNO: Record<string, number> = { EIO: -5, ENOSPC: -28 }
@@ -62,8 +64,12 @@ export class FaultyVfs implements Vfs {
   private counts: Record<FaultOp, number> = { write: 0, datasync: 0, truncate: 0 }
   private dead = false
 
-  constructor(inner: Vfs = nodeVfs) {
+  /** Whether the log keeps a copy of each write's bytes (for replaying a history page by page). */
+  readonly keepData: boolean
+
+  constructor(inner: Vfs = nodeVfs, keepData = false) {
     this.inner = inner
+    this.keepData = keepData
   }
 
   get crashed(): boolean { return this.dead }
@@ -93,11 +99,13 @@ export class FaultyVfs implements Vfs {
    * Called by a file before a mutating call: returns the rule that fires on this call, if any,
    * after recording it.
    */
-  step(op: FaultOp, file: string, position: number, length: number): FaultRule | undefined {
+  step(op: FaultOp, file: string, position: number, length: number, data?: Buffer): FaultRule | undefined {
     this.alive(op)
     const n = ++this.counts[op]
     const rule = this.rules.find(r => r.op === op && r.nth === n)
-    this.log.push({ op, file, position, length, failed: rule !== undefined })
+    const rec: OpRecord = { op, file, position, length, failed: rule !== undefined }
+    if (data !== undefined && this.keepData) rec.data = Buffer.from(data)
+    this.log.push(rec)
     if (rule) {
       this.fired++
       rule.onFire?.()
@@ -183,7 +191,7 @@ class FaultyFile implements VfsFile {
   }
 
   write(buf: Buffer, position: number): void {
-    const rule = this.vfs.step('write', this.name, position, buf.length)
+    const rule = this.vfs.step('write', this.name, position, buf.length, buf)
     if (!rule) return this.inner.write(buf, position)
     if (rule.kind === 'EIO' || rule.kind === 'ENOSPC') throw injectedError(rule.kind, 'write')
     // A prefix that ends inside a page: half the buffer plus a few bytes, never all of it.
