@@ -14,7 +14,7 @@ import { FaultyVfs } from '../helpers/faulty-vfs.ts'
 
 /** An index grown by single commits, most of its pages dead: returns the pairs it holds. */
 function churn(file: string, rng: Rng, n: number, options = {}): [string, number][] {
-  const idx = Index.open(file, { durability: 'none', ...options })
+  const idx = Index.open(file, { preallocate: true, durability: 'none', ...options })
   const live = new Map<string, number>()
   for (let i = 0; i < n; i++) {
     const k = `k${String(rng.int(n)).padStart(5, '0')}`
@@ -37,7 +37,7 @@ t.test('a churned file: same content, sequence, settings and metadata; a fractio
   const file = path.join(dir, 'c.idx')
   // Every commit folded (no change records, FORMAT.md §10): each rewrites a path, as in heavy churn.
   const pairs = churn(file, rng, 400, { pageSize: 512, unique: true, maxPendingChanges: 0 })
-  const before = Index.open(file, { readOnly: true })
+  const before = Index.open(file, { preallocate: true, readOnly: true })
   const seq = before.sequence
   const st = before.stats()
   before.close()
@@ -56,7 +56,7 @@ t.test('a churned file: same content, sequence, settings and metadata; a fractio
   t.ok(r.ms >= 0)
   t.same(progress[progress.length - 1], { done: pairs.length, total: pairs.length }, 'progress ends at the total')
 
-  const idx = Index.open(file, { readOnly: true })
+  const idx = Index.open(file, { preallocate: true, readOnly: true })
   t.same([...idx.range()], pairs, `the same pairs (seed ${seed})`)
   t.equal(idx.sequence, seq, 'the sequence is kept')
   t.equal(idx.meta?.toString(), 'meta!', 'the metadata is kept')
@@ -76,7 +76,7 @@ t.test('a churned file: same content, sequence, settings and metadata; a fractio
   t.ok(Index.verify(file).ok)
   t.same(fs.readdirSync(dir).sort(), ['c.idx', 'c.idx.lock'], 'nothing but the index and its lock')
 
-  const w = Index.open(file)
+  const w = Index.open(file, { preallocate: true })
   w.insert('zzz', 1)
   t.equal(w.sequence, seq + 1, 'the next commit is the old sequence + 1')
   const s3 = w.stats()
@@ -100,7 +100,7 @@ t.test('an already compact file does not grow and is left as it was', t => {
   t.same(fs.readdirSync(dir).sort(), ['b.idx', 'b.idx.lock'])
   // Compacting a compacted file is a no-op too.
   const c = path.join(dir, 'c.idx')
-  const idx = Index.open(c)
+  const idx = Index.open(c, { preallocate: true })
   for (let i = 0; i < 30; i++) idx.insert(`x${i}`, i)
   idx.close()
   t.equal(Index.compact(c).replaced, true)
@@ -109,7 +109,7 @@ t.test('an already compact file does not grow and is left as it was', t => {
   t.same(fs.readFileSync(c), once)
   // A compact tree followed by preallocated zeros: the zeros are not garbage, so it is left too.
   const z = path.join(dir, 'z.idx')
-  const zi = Index.open(z, { maxPendingChanges: 0 })
+  const zi = Index.open(z, { preallocate: true, maxPendingChanges: 0 })
   zi.insert('one', 1)
   const zs = zi.stats()
   zi.close()
@@ -125,11 +125,11 @@ t.test('an already compact file does not grow and is left as it was', t => {
 t.test('empty files: no commit is left alone; an emptied index keeps its sequence', t => {
   const dir = tmpDir(t)
   const fresh = path.join(dir, 'fresh.idx')
-  Index.open(fresh).close()
+  Index.open(fresh, { preallocate: true }).close()
   const r = Index.compact(fresh)
   t.same([r.replaced, r.entries, r.sequence], [false, 0, 0])
   const emptied = path.join(dir, 'emptied.idx')
-  const idx = Index.open(emptied)
+  const idx = Index.open(emptied, { preallocate: true })
   for (let i = 0; i < 20; i++) idx.insert(`k${i}`, i)
   for (let i = 0; i < 20; i++) idx.delete(`k${i}`, i)
   const r2 = Index.compact(emptied)
@@ -157,7 +157,7 @@ t.test('binary keys at page size 512: the same pairs after compaction (seeded)',
   const r = Index.compact(file)
   t.equal(r.replaced, true)
   t.same([...idx.range()].map(([k, r]) => `${k.toString('hex')} ${r}`), want, `the writer's handle reads the same pairs from the new file (seed ${seed})`)
-  const fresh = Index.open(file, { readOnly: true, keyEncoding: 'binary' })
+  const fresh = Index.open(file, { preallocate: true, readOnly: true, keyEncoding: 'binary' })
   t.equal(fresh.keyEncoding, 'binary')
   t.equal(fresh.count(), want.length)
   fresh.close()
@@ -168,10 +168,10 @@ t.test('binary keys at page size 512: the same pairs after compaction (seeded)',
 t.test('open handles follow: snapshots keep the old file, readers that never refresh see later commits', t => {
   const dir = tmpDir(t)
   const file = path.join(dir, 'h.idx')
-  const writer = Index.open(file)
+  const writer = Index.open(file, { preallocate: true })
   for (let i = 0; i < 60; i++) writer.insert(`k${String(i).padStart(3, '0')}`, i)
-  const reader = Index.open(file, { readOnly: true })
-  const slow = Index.open(file, { readOnly: true, maxStalenessMs: 1 })
+  const reader = Index.open(file, { preallocate: true, readOnly: true })
+  const slow = Index.open(file, { preallocate: true, readOnly: true, maxStalenessMs: 1 })
   t.equal(reader.count(), 60)
   t.equal(slow.count(), 60)
   const snap = reader.snapshot()
@@ -206,10 +206,10 @@ t.test('open handles follow: snapshots keep the old file, readers that never ref
   t.equal(snap.count(), 60, 'the snapshot still reads the old file')
   t.equal(snap.sequence, seq)
   snap.close()
-  const oldIdx = Index.open(oldPath, { readOnly: true })
+  const oldIdx = Index.open(oldPath, { preallocate: true, readOnly: true })
   t.equal(oldIdx.count(), 60, 'the old file opens at the superseded commit, content unchanged')
   oldIdx.close()
-  t.same(Index.open(oldPath, { readOnly: true }).get('new'), [], 'no commit went into the old file')
+  t.same(Index.open(oldPath, { preallocate: true, readOnly: true }).get('new'), [], 'no commit went into the old file')
   for (const h of [writer, reader, slow]) h.close()
   t.end()
 })
@@ -217,13 +217,13 @@ t.test('open handles follow: snapshots keep the old file, readers that never ref
 t.test('leftovers of killed compactions are removed by the next one, and only they', t => {
   const dir = tmpDir(t)
   const file = path.join(dir, 'l.idx')
-  const idx = Index.open(file)
+  const idx = Index.open(file, { preallocate: true })
   for (let i = 0; i < 30; i++) idx.insert(`k${i}`, i)
   idx.close()
   const leftovers = ['l.idx.compact-0123456789ab.tmp', 'l.idx.compact-ba9876543210.tmp.00112233aabb.tmp']
   const others = ['l.idx.compact-xyz.tmp', 'other.idx.compact-0123456789ab.tmp', 'l.idx.build-0123456789ab.tmp', 'l.idx.compact-0123456789ab.tmp.bak']
   for (const n of [...leftovers, ...others]) fs.writeFileSync(path.join(dir, n), 'not an index')
-  t.equal(Index.open(file, { readOnly: true }).count(), 30, 'the index opens as it is, whatever lies beside it')
+  t.equal(Index.open(file, { preallocate: true, readOnly: true }).count(), 30, 'the index opens as it is, whatever lies beside it')
   t.equal(Index.compact(file).replaced, true)
   t.same(fs.readdirSync(dir).sort(), ['l.idx', 'l.idx.lock', ...others].sort(), 'the leftovers are gone, other files stay')
   t.end()
@@ -232,7 +232,7 @@ t.test('leftovers of killed compactions are removed by the next one, and only th
 t.test('a compaction that fails leaves the original untouched and removes its temporary file', t => {
   const dir = tmpDir(t)
   const file = path.join(dir, 'f.idx')
-  const idx = Index.open(file, { pageSize: 512 })
+  const idx = Index.open(file, { preallocate: true, pageSize: 512 })
   for (let i = 0; i < 300; i++) idx.insert(`k${String(i).padStart(4, '0')}`, i)
   idx.close()
   const bytes = fs.readFileSync(file)
@@ -250,14 +250,14 @@ t.test('a compaction that fails leaves the original untouched and removes its te
     t.same(fs.readdirSync(dir).sort(), ['f.idx', 'f.idx.lock'], `no temporary file is left (${what})`)
   }
   t.equal(Index.compact(file).replaced, true, 'a later compaction succeeds')
-  t.equal(Index.open(file, { readOnly: true }).count(), 300)
+  t.equal(Index.open(file, { preallocate: true, readOnly: true }).count(), 300)
   t.end()
 })
 
 t.test('history: the commits newest first; a damaged link ends it with CORRUPT, and verify reports it', t => {
   const dir = tmpDir(t)
   const file = path.join(dir, 'h.idx')
-  const idx = Index.open(file, { pageSize: 512 })
+  const idx = Index.open(file, { preallocate: true, pageSize: 512 })
   const t0 = Date.now()
   for (let i = 0; i < 10; i++) idx.insert(`k${i}`, i)
   idx.close()
@@ -281,7 +281,7 @@ t.test('history: the commits newest first; a damaged link ends it with CORRUPT, 
   t.ok(v.errors.some(e => /history is broken/.test(e.message)), 'verify reports the broken history')
   // The newer commits' pending changes (FORMAT.md §10) include the damaged commit's inline records.
   t.ok(v.errors.some(e => e.page === victim && /pending chain/.test(e.message)), 'verify reports the broken pending chain')
-  t.equal(Index.open(file, { readOnly: true }).stats().commits, 5, 'stats counts the commits above the damage')
+  t.equal(Index.open(file, { preallocate: true, readOnly: true }).stats().commits, 5, 'stats counts the commits above the damage')
   t.throws(() => Index.history(''), { code: 'INVALID_ARGUMENT' })
   t.throws(() => [...Index.history(path.join(dir, 'missing.idx'))], { code: 'NOT_FOUND' })
   t.end()
@@ -293,7 +293,7 @@ t.test('bad arguments', t => {
   t.throws(() => Index.compact(path.join(dir, 'missing.idx')), { code: 'NOT_FOUND' })
   t.same(fs.readdirSync(dir), [], 'a missing file is not created')
   const file = path.join(dir, 'a.idx')
-  Index.open(file).close()
+  Index.open(file, { preallocate: true }).close()
   t.throws(() => Index.compact(file, { bogus: 1 } as never), { code: 'INVALID_ARGUMENT', message: /bogus/ })
   t.throws(() => Index.compact(file, { onProgress: 3 } as never), { code: 'INVALID_ARGUMENT' })
   t.throws(() => Index.compact(file, { lockTimeoutMs: -1 }), { code: 'INVALID_ARGUMENT' })

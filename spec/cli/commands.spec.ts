@@ -15,7 +15,7 @@ const STATS_FIELDS = ['entries', 'keys', 'height', 'pageSize', 'keyEncoding', 'u
 function small(dir: string): string {
   const file = path.join(dir, 's.idx')
   // Every commit writes its tree (no change records, FORMAT.md §10), so the figures below are exact.
-  const idx = Index.open(file, { maxPendingChanges: 0 })
+  const idx = Index.open(file, { preallocate: true, maxPendingChanges: 0 })
   for (const k of ['apple', 'banana', 'cherry']) for (const r of [1, 2]) idx.insert(k, r)
   idx.close()
   return file
@@ -114,7 +114,7 @@ t.test('stats: text and exactly the documented JSON fields', async t => {
   t.equal(txt.code, 0)
   t.match(txt.stdout, /^entries: +6\nkeys: +3\n[^]*file bytes: +1,060,864\ntail bytes: +1,007,616\n[^]*garbage ratio: +76\.9%\n/)
   const empty = path.join(dir, 'empty.idx')
-  Index.open(empty).close()
+  Index.open(empty, { preallocate: true }).close()
   t.match(JSON.parse((await cli(['stats', empty, '--json'])).stdout), { entries: 0, keys: 0, sequence: 0, commits: 0, lastCommitTime: null })
   t.end()
 })
@@ -202,7 +202,7 @@ t.test('history: newest first; --json is one array', async t => {
   t.equal(txt.stdout.trimEnd().split('\n').length, 7, 'a header and six rows')
   t.match(txt.stdout, /^ +sequence +page +time +entries\n +6 +\d+ +\d{4}-/)
   const empty = path.join(dir, 'e.idx')
-  Index.open(empty).close()
+  Index.open(empty, { preallocate: true }).close()
   t.same(await cli(['history', empty, '--json']), { code: 0, stdout: '[]\n', stderr: '' })
   t.end()
 })
@@ -222,7 +222,7 @@ t.test('compact: reports bytes before and after; keeps the content', async t => 
   const again = await cli(['compact', file])
   t.match(again.stdout, /is already compact \(12,288 bytes, 6 entries\); left as it was/)
   const other = path.join(dir, 'o.idx')
-  const idx = Index.open(other, { maxPendingChanges: 0 })
+  const idx = Index.open(other, { preallocate: true, maxPendingChanges: 0 })
   for (let i = 0; i < 10; i++) idx.insert(`k${i}`, i)
   idx.close()
   // 21 pages up to the newest commit (86,016 bytes), then the zeros the first commit preallocated.

@@ -20,11 +20,11 @@ const GROUP = 30
 /** A file with some commits, and a fresh handle on it through a FaultyVfs. */
 function setup(t: Tap, name: string): { file: string; vfs: FaultyVfs; idx: Index } {
   const file = path.join(tmpDir(t), `${name}.idx`)
-  const w = Index.open(file, { pageSize: 512, unique: true })
+  const w = Index.open(file, { preallocate: true, pageSize: 512, unique: true })
   for (let i = 0; i < 20; i++) w.insert(`base${String(i).padStart(2, '0')}`, i)
   w.close()
   const vfs = new FaultyVfs()
-  const idx = Index.open(file, { pageSize: 512, vfs })
+  const idx = Index.open(file, { preallocate: true, pageSize: 512, vfs })
   t.teardown(() => idx.close())
   return { file, vfs, idx }
 }
@@ -85,7 +85,7 @@ t.test('a fault at the sync after the commit page: the group rejects, and is who
     const out = await outcomes(queueGroup(idx, 'g'))
     t.same(new Set(out), new Set(['rejected IO']), `${kind}: every call of the group rejects with IO`)
     t.match(vfs.log, [{ op: 'write' }, { op: 'datasync', failed: true }], `${kind}: one write (pages and commit page), then the failed sync`)
-    const fresh = Index.open(file, { readOnly: true })
+    const fresh = Index.open(file, { preallocate: true, readOnly: true })
     const now = listIndex(fresh)
     fresh.close()
     const withGroup = listIndex({ range: () => idxAfter(before).values() })
@@ -109,7 +109,7 @@ t.test('a short write that leaves the commit page whole over preallocated zeros:
   const errors = await Promise.all(calls.map(p => p.then(() => null, (e: unknown) => e)))
   t.match(vfs.log, [{ op: 'datasync' }, { op: 'write', position: end, length: 512, failed: true }], 'the sync, then the failed write of the commit page')
   t.ok(errors.every(e => e instanceof TailrootError && e.code === 'IO' && /may or may not be durable/.test(e.message)), 'every call of the group rejects with IO, the outcome in doubt')
-  const fresh = Index.open(file, { readOnly: true })
+  const fresh = Index.open(file, { preallocate: true, readOnly: true })
   const now = listIndex(fresh)
   fresh.close()
   t.same(now, listIndex({ range: () => idxAfter(before).values() }), 'the commit page is whole, so the group is wholly there')

@@ -186,7 +186,7 @@ t.test('faults at each I/O step of a commit', async t => {
           return bytes
         }
         const open = (vfs: FaultyVfs): Index => {
-          const h = Index.open(file, { vfs, durability: 'full', maxPendingChanges: logMode ? 131072 : 0 })
+          const h = Index.open(file, { preallocate: true, vfs, durability: 'full', maxPendingChanges: logMode ? 131072 : 0 })
           if (warm) h.insert('~warm', 0)
           return h
         }
@@ -210,7 +210,7 @@ t.test('faults at each I/O step of a commit', async t => {
         const dataWrites = oneSync ? 0 : writes
         t.equal(steps.filter(s => s.label.startsWith('data write')).length, dataWrites, `the commit makes ${dataWrites} separate data writes (${ctx})`)
         t.equal(steps.filter(s => s.op === 'datasync').length, oneSync ? 1 : 2, `the commit makes ${oneSync ? 'one fdatasync' : 'two fdatasyncs'} (${ctx})`)
-        t.equal(describeDiff(after.pairs, listIndex(idx = Index.open(file, { readOnly: true }))), null, `the fault-free commit reads back (${ctx})`)
+        t.equal(describeDiff(after.pairs, listIndex(idx = Index.open(file, { preallocate: true, readOnly: true }))), null, `the fault-free commit reads back (${ctx})`)
         idx.close()
 
         for (const step of steps) {
@@ -232,7 +232,7 @@ t.test('faults at each I/O step of a commit', async t => {
               t.equal(s.sequence, after.sequence, `the commit is made (${where})`)
               t.equal(s.fileBytes, (s.commitPage + 1) * P, `without zeros after it (${where})`)
               idx.close()
-              const fresh = Index.open(file, { readOnly: true })
+              const fresh = Index.open(file, { preallocate: true, readOnly: true })
               t.equal(describeDiff(after.pairs, listIndex(fresh)), null, `a fresh handle reads it (${where})`)
               fresh.close()
               t.ok(Index.verify(file).ok, `verify ok (${where})`)
@@ -256,7 +256,7 @@ t.test('faults at each I/O step of a commit', async t => {
               t.equal(idx.sequence, exp.sequence, `the failing handle reads ${landed ? 'the new' : 'the previous'} commit (${where})`)
               t.equal(describeDiff(exp.pairs, listIndex(idx)), null, `with its contents (${where})`)
             }
-            const fresh = Index.open(file, { readOnly: true })
+            const fresh = Index.open(file, { preallocate: true, readOnly: true })
             t.equal(fresh.sequence, exp.sequence, `a fresh handle sees ${landed ? 'the new' : 'the previous'} commit (${where})`)
             t.equal(describeDiff(exp.pairs, listIndex(fresh)), null, `with its contents (${where})`)
             t.equal(fresh.meta?.toString() ?? null, exp.meta, `and its meta (${where})`)
@@ -274,7 +274,7 @@ t.test('faults at each I/O step of a commit', async t => {
             t.ok(fs.readFileSync(file).subarray((s.commitPage + 1) * P).every(b => b === 0), `only zeros follow the new commit, the failed pages are gone (${where})`)
             t.equal(describeDiff(sorted([...exp.pairs, '~again\t1']), listIndex(idx)), null, `the handle reads it (${where})`)
             idx.close()
-            const again = Index.open(file, { readOnly: true })
+            const again = Index.open(file, { preallocate: true, readOnly: true })
             t.equal(describeDiff(sorted([...exp.pairs, '~again\t1']), listIndex(again)), null, `and so does a fresh handle (${where})`)
             again.close()
             const v2 = Index.verify(file)
@@ -290,7 +290,7 @@ t.test('a second fault while cleaning up after the first', async t => {
   const seed = Rng.seedFromEnv()
   t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
   const dir = tmpDir(t)
-  const base = buildHistory(path.join(dir, 'base.idx'), new Rng(seed), { pageSize: P, durability: 'full', commits: 10, maxBatch: 20, keyBytes: 20 })
+  const base = buildHistory(path.join(dir, 'base.idx'), new Rng(seed), { pageSize: P, durability: 'full', commits: 10, maxBatch: 20, keyBytes: 20, preallocate: true })
   const last = base.commits[base.commits.length - 1]!
   const file = path.join(dir, 'faulty.idx')
   // After a failed commit the writer truncates its pages away; when that truncate fails too, the
@@ -310,7 +310,7 @@ t.test('a second fault while cleaning up after the first', async t => {
     fs.writeFileSync(file, base.bytes)
     const vfs = new FaultyVfs()
     // A commit that rewrites the tree: its first write is of data pages, its second of the commit page.
-    const idx = Index.open(file, { vfs, durability: 'full', maxPendingChanges: 0 })
+    const idx = Index.open(file, { preallocate: true, vfs, durability: 'full', maxPendingChanges: 0 })
     vfs.arm(c.first, { op: 'truncate', nth: 1, kind: 'EIO' })
     let err: unknown = null
     try { idx.insert('m-new', 42) } catch (e) { err = e }
@@ -319,7 +319,7 @@ t.test('a second fault while cleaning up after the first', async t => {
     t.ok(!fs.readFileSync(file).subarray(last.end).every(b => b === 0), `the failed commit's pages are still in the file (${where})`)
     if (c.landed) t.match(errorChain(err), /may or may not be durable/, `the error says the outcome is in doubt (${where})`)
     const exp = c.landed ? sorted([...last.pairs, 'm-new\t42']) : last.pairs
-    const fresh = Index.open(file, { readOnly: true })
+    const fresh = Index.open(file, { preallocate: true, readOnly: true })
     t.equal(fresh.sequence, last.sequence + (c.landed ? 1 : 0), `a fresh handle sees the ${c.landed ? 'whole commit page' : 'previous commit'} (${where})`)
     t.equal(describeDiff(exp, listIndex(fresh)), null, `with its contents (${where})`)
     fresh.close()
@@ -344,7 +344,7 @@ t.test('a crash while reading does not disturb the file, and the handle recovers
   const file = path.join(dir, 'faulty.idx')
   fs.writeFileSync(file, base.bytes)
   const vfs = new FaultyVfs()
-  const idx = Index.open(file, { vfs, durability: 'full', cacheBytes: 0 })
+  const idx = Index.open(file, { preallocate: true, vfs, durability: 'full', cacheBytes: 0 })
   vfs.die()
   t.throws(() => listIndex(idx), { name: 'TailrootError', code: 'IO' }, `reads fail with IO while crashed (seed ${seed})`)
   t.throws(() => idx.insert('x', 1), { name: 'TailrootError', code: 'IO' }, `writes fail with IO while crashed (seed ${seed})`)

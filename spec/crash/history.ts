@@ -39,6 +39,8 @@ export interface HistoryOptions {
   keyBytes: number
   /** File layer for both handles (a FaultyVfs records every write and sync). */
   vfs?: Vfs
+  /** The handles' preallocate option (default: the library's default). */
+  preallocate?: boolean
   /** Called after each commit with its record. */
   onCommit?: (c: CommitRecord) => void
 }
@@ -53,8 +55,8 @@ const BIG_COMMIT_INSERTS = 48
 export function buildHistory(file: string, rng: Rng, o: HistoryOptions): History {
   const vfs = o.vfs === undefined ? {} : { vfs: o.vfs }
   const handles = {
-    full: o.durability === 'none' ? null : Index.open(file, { pageSize: o.pageSize, durability: 'full', ...vfs }),
-    none: o.durability === 'full' ? null : Index.open(file, { pageSize: o.pageSize, durability: 'none', ...vfs }),
+    full: o.durability === 'none' ? null : Index.open(file, { pageSize: o.pageSize, durability: 'full', ...vfs, ...(o.preallocate === undefined ? {} : { preallocate: o.preallocate }) }),
+    none: o.durability === 'full' ? null : Index.open(file, { pageSize: o.pageSize, durability: 'none', ...vfs, ...(o.preallocate === undefined ? {} : { preallocate: o.preallocate }) }),
   }
   let idx = (handles.full ?? handles.none)!
   const model = new PairSet()

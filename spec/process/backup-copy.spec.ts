@@ -5,8 +5,8 @@
 // of one page); then with real copies, made in odd-sized chunks and with copyFileSync, while two
 // writer processes commit. spec/crash/power-cut.spec.ts cuts files at every page boundary and
 // inside every page; this spec checks the backup procedure the README gives. With preallocation
-// a copy made while a commit writes may also lack pages of that commit (read while still zeros):
-// verify refuses such a copy, and the procedure copies again.
+// (preallocate: true; off by default) a copy made while a commit writes may also lack pages of
+// that commit (read while still zeros): verify refuses such a copy, and the procedure copies again.
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -94,7 +94,7 @@ t.test('with preallocation, a copy that read a commit\'s first pages while still
   // at the commit before) or above the commit (and the copy lacks pages of the commit it opens at).
   for (const lead of [0, 1, 2, 3]) {
     const file = path.join(dir, `skew-${lead}.idx`)
-    const a = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
+    const a = Index.open(file, { pageSize: P, maxPendingChanges: 0, preallocate: true })
     for (let i = 0; i <= lead; i++) a.insert(`first${i}`, i)
     const base = a.stats()
     const basePairs = pairsOf(a)
@@ -102,7 +102,7 @@ t.test('with preallocation, a copy that read a commit\'s first pages while still
     const before = fs.readFileSync(file)
     t.ok(before.length > (base.commitPage + 1) * P, `zeros are preallocated after the newest commit (lead ${lead})`)
     // A new handle's commit: two syncs (COMMIT_DATA_SYNCED), so opening trusts its data pages.
-    const b = Index.open(file, { maxPendingChanges: 0 })
+    const b = Index.open(file, { maxPendingChanges: 0, preallocate: true })
     b.transaction(tx => { for (let i = 0; i < 400; i++) tx.insert(`b/${String(i).padStart(5, '0')}/${'x'.repeat(40)}`, i) })
     const s = b.stats()
     const afterPairs = pairsOf(b)
@@ -176,7 +176,8 @@ t.test('copies made while two writer processes commit open at one of their commi
   }
   // The README's procedure: copy, verify, and copy again when verify refuses the copy. With
   // preallocation a commit can write pages both behind a copy in progress (read while still
-  // zeros) and ahead of it; verify finds the pages such a copy lacks (a later spec shows it).
+  // zeros) and ahead of it; verify finds the pages such a copy lacks (the spec above shows it).
+  // These writers do not preallocate, so no copy may need taking again (checked below).
   let retaken = 0
   while (running() && copies.length < 40) {
     const copy = path.join(dir, `copy-${copies.length}.idx`)
@@ -213,5 +214,6 @@ t.test('copies made while two writer processes commit open at one of their commi
   }
   t.ok(copies.length >= 4, `${copies.length} copies made while the writers ran`)
   t.ok(earlier > 0, `${earlier} copies hold an earlier commit than the file's last (${finalSequence})`)
+  t.equal(retaken, 0, 'the writers do not preallocate (the default), so every copy verified the first time')
   t.comment(`${copies.length} copies (${retaken} retaken after verify refused them), ${earlier} at an earlier commit, ${torn} with non-zero bytes after their newest whole commit`)
 })

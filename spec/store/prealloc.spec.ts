@@ -66,7 +66,7 @@ t.test('commits overwrite preallocated zeros; the file grows in chunks; only zer
   for (const durability of ['full', 'none'] as const) {
     const file = path.join(dir, `grow-${durability}.idx`)
     const P = 512
-    const idx = Index.open(file, { pageSize: P, durability })
+    const idx = Index.open(file, { preallocate: true, pageSize: P, durability })
     const sizes = new Set<number>()
     let extensions = 0
     let last = fs.statSync(file).size
@@ -89,7 +89,7 @@ t.test('commits overwrite preallocated zeros; the file grows in chunks; only zer
     t.ok(extensions >= 2 && extensions < s.sequence / 20, `the file grew ${extensions} times in ${s.sequence} commits (${durability})`)
     idx.close()
     t.ok(Index.verify(file).ok, `verify (${durability})`)
-    const again = Index.open(file, { readOnly: true })
+    const again = Index.open(file, { preallocate: true, readOnly: true })
     t.equal(again.count(), 4500, `a fresh handle reads every pair (${durability})`)
     again.close()
   }
@@ -101,7 +101,7 @@ t.test('asynchronous group commits preallocate as synchronous ones do: zeros bef
   for (const durability of ['full', 'none'] as const) {
     const file = path.join(dir, `async-${durability}.idx`)
     const vfs = new FaultyVfs(undefined, true)
-    const idx = Index.open(file, { pageSize: P, durability, vfs })
+    const idx = Index.open(file, { preallocate: true, pageSize: P, durability, vfs })
     let last = fs.statSync(file).size
     let extensions = 0
     for (let g = 0; g < 300; g++) {
@@ -135,7 +135,7 @@ t.test('asynchronous group commits preallocate as synchronous ones do: zeros bef
     t.ok(extensions >= 2 && extensions < s.sequence / 20, `the file grew ${extensions} times in ${s.sequence} group commits (${durability})`)
     idx.close()
     t.ok(Index.verify(file).ok, `verify (${durability})`)
-    const again = Index.open(file, { readOnly: true })
+    const again = Index.open(file, { preallocate: true, readOnly: true })
     t.equal(again.count(), 1500, `a fresh handle reads every pair (${durability})`)
     again.close()
   }
@@ -144,12 +144,12 @@ t.test('asynchronous group commits preallocate as synchronous ones do: zeros bef
 t.test('asynchronous group commits keep rule T: another writer\'s torn pages after the commit are removed first', async t => {
   const file = path.join(tmpDir(t), 'async-knew.idx')
   const P = 512
-  const a = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
+  const a = Index.open(file, { preallocate: true, pageSize: P, maxPendingChanges: 0 })
   for (let i = 0; i < 5; i++) await a.insertAsync(key(i), i)
   const size = fs.statSync(file).size
   // Writer B dies after writing its data pages, before its commit page: inside A's preallocated zeros.
   const vfs = new FaultyVfs()
-  const b = Index.open(file, { vfs, maxPendingChanges: 0 })
+  const b = Index.open(file, { preallocate: true, vfs, maxPendingChanges: 0 })
   vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
   t.throws(() => b.transaction(tx => { for (let i = 0; i < 40; i++) tx.insert(`b-${i}`.padEnd(30, 'b'), i) }))
   t.equal(fs.statSync(file).size, size, 'B wrote inside the preallocated space')
@@ -161,7 +161,7 @@ t.test('asynchronous group commits keep rule T: another writer\'s torn pages aft
   await a.insertAsync('~c', 3)
   a.close()
   b.close()
-  const fresh = Index.open(file, { readOnly: true })
+  const fresh = Index.open(file, { preallocate: true, readOnly: true })
   t.equal(fresh.sequence, 7, 'a fresh open finds A\'s newest commit')
   t.same([fresh.get('~a'), fresh.get('~b'), fresh.get('~c'), fresh.get('b-0'.padEnd(30, 'b'))], [[1], [2], [3], []])
   fresh.close()
@@ -171,7 +171,7 @@ t.test('asynchronous group commits keep rule T: another writer\'s torn pages aft
 t.test('a set file preallocates too; preallocated zeros are neither live nor garbage', async t => {
   const dir = tmpDir(t)
   const file = path.join(dir, 'set.idx')
-  const set = IndexSet.open(file)
+  const set = IndexSet.open(file, { preallocate: true })
   const city = set.index('city')
   set.transaction(tx => { tx.index(city).insert('Lyon', 1); tx.index(city).insert('Paris', 2) })
   city.insert('Nice', 3)
@@ -183,7 +183,7 @@ t.test('a set file preallocates too; preallocated zeros are neither live nor gar
   t.ok(s.garbageRatio < 0.5, `the garbage ratio counts only the pages up to the newest commit: ${s.garbageRatio}`)
   // A fresh file with one folded commit: the header, a leaf and the commit page, all live.
   const one = path.join(dir, 'one.idx')
-  const idx = Index.open(one, { maxPendingChanges: 0 })
+  const idx = Index.open(one, { preallocate: true, maxPendingChanges: 0 })
   idx.insert('k', 1)
   const o = idx.stats()
   idx.close()
@@ -206,7 +206,7 @@ t.test('preallocate: false: the file ends at the newest commit page', async t =>
 t.test('a handle that knows its tail is clean reads none of it before its next commit', async t => {
   const file = path.join(tmpDir(t), 'fast.idx')
   const vfs = new CountingVfs()
-  const idx = Index.open(file, { vfs })
+  const idx = Index.open(file, { preallocate: true, vfs })
   idx.insert(key(0), 0)
   t.ok(idx.stats().tailBytes >= PREALLOC_MIN_PAGES * 4096, 'the first commit preallocated')
   for (let i = 1; i <= 20; i++) {
@@ -217,7 +217,7 @@ t.test('a handle that knows its tail is clean reads none of it before its next c
   idx.close()
   // A new handle does not know the tail: it reads it once, then trusts it.
   const vfs2 = new CountingVfs()
-  const other = Index.open(file, { vfs: vfs2 })
+  const other = Index.open(file, { preallocate: true, vfs: vfs2 })
   vfs2.reset()
   other.insert(key(100), 100)
   t.ok(vfs2.readBytes >= PREALLOC_MIN_PAGES * 4096 - 21 * 4096, `a new handle's first commit reads the tail: ${vfs2.readBytes} bytes`)
@@ -230,8 +230,8 @@ t.test('a handle that knows its tail is clean reads none of it before its next c
 t.test('handles of one process share what they know of the tail: writers taking turns do not read it', async t => {
   const file = path.join(tmpDir(t), 'turns.idx')
   const vfs = new CountingVfs()
-  const a = Index.open(file, { vfs })
-  const b = Index.open(file, { vfs })
+  const a = Index.open(file, { preallocate: true, vfs })
+  const b = Index.open(file, { preallocate: true, vfs })
   a.insert(key(0), 0)
   for (let i = 1; i <= 10; i++) {
     vfs.reset()
@@ -260,7 +260,7 @@ t.test('reopening a file whose tail is clean reads as many pages, whatever the s
     fs.appendFileSync(file, Buffer.alloc(PREALLOC_MIN_PAGES * P))
     sizes.push(fs.statSync(file).size)
     const vfs = new CountingVfs()
-    const r = Index.open(file, { readOnly: true, vfs })
+    const r = Index.open(file, { preallocate: true, readOnly: true, vfs })
     t.equal(r.sequence, 1, 'the newest commit is found')
     reads.push(vfs.reads)
     t.ok(vfs.reads <= 2 * Math.log2(PREALLOC_MIN_PAGES) + 6, `opening ${sizes.at(-1)} bytes took ${vfs.reads} reads`)
@@ -270,13 +270,13 @@ t.test('reopening a file whose tail is clean reads as many pages, whatever the s
   t.equal(reads[0], reads[1], `the same reads for both (${reads.join(' and ')})`)
   // A commit into that tail, and the reopen after it.
   const file = path.join(dir, 'reopen-20000.idx')
-  const w = Index.open(file)
+  const w = Index.open(file, { preallocate: true })
   w.insert('~one', 1)
   const s = w.stats()
   w.close()
   t.equal(s.tailBytes, (PREALLOC_MIN_PAGES - 1) * P, 'the commit went into the zeros, which needed no extension')
   const vfs = new CountingVfs()
-  const r = Index.open(file, { readOnly: true, vfs })
+  const r = Index.open(file, { preallocate: true, readOnly: true, vfs })
   t.equal(r.sequence, 2)
   t.ok(vfs.reads <= 2 * Math.log2(PREALLOC_MIN_PAGES) + 6, `reopening after it took ${vfs.reads} reads`)
   r.close()
@@ -284,10 +284,10 @@ t.test('reopening a file whose tail is clean reads as many pages, whatever the s
 
 t.test('following the tail: a look that finds nothing new is one small read; commits in preallocated space are seen', async t => {
   const file = path.join(tmpDir(t), 'follow.idx')
-  const w = Index.open(file)
+  const w = Index.open(file, { preallocate: true })
   w.insert(key(0), 0)
   const vfs = new CountingVfs()
-  const r = Index.open(file, { readOnly: true, vfs })
+  const r = Index.open(file, { preallocate: true, readOnly: true, vfs })
   t.equal(r.sequence, 1)
   for (let i = 0; i < 5; i++) {
     vfs.reset()
@@ -313,7 +313,7 @@ t.test('following the tail: a look that finds nothing new is one small read; com
 t.test('following a torn tail in preallocated space: looks stay cheap, and the next commit is seen', async t => {
   const file = path.join(tmpDir(t), 'torn.idx')
   const P = 512
-  const w = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
+  const w = Index.open(file, { preallocate: true, pageSize: P, maxPendingChanges: 0 })
   for (let i = 0; i < 5; i++) w.insert(key(i), i)
   const end = (w.stats().commitPage + 1) * P
   w.close()
@@ -324,7 +324,7 @@ t.test('following a torn tail in preallocated space: looks stay cheap, and the n
   fs.writeSync(fd, junk, 0, junk.length, end)
   fs.closeSync(fd)
   const vfs = new CountingVfs()
-  const r = Index.open(file, { readOnly: true, vfs })
+  const r = Index.open(file, { preallocate: true, readOnly: true, vfs })
   t.equal(r.sequence, 5)
   t.equal(r.refresh(), false, 'the torn tail holds no commit')
   for (let i = 0; i < 3; i++) {
@@ -332,7 +332,7 @@ t.test('following a torn tail in preallocated space: looks stay cheap, and the n
     t.equal(r.refresh(), false, 'nothing new')
     t.ok(vfs.reads <= 2 && vfs.readBytes <= P + 16 + 32, `a look at an unchanged torn tail: ${vfs.reads} reads of ${vfs.readBytes} bytes`)
   }
-  const w2 = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
+  const w2 = Index.open(file, { preallocate: true, pageSize: P, maxPendingChanges: 0 })
   w2.insert('~after', 1)
   t.equal(w2.sequence, 6)
   const s = w2.stats()
@@ -352,7 +352,7 @@ t.test('a torn commit with a hole in preallocated space: its stale commit page n
   let cases = 0
   for (let attempt = 0; attempt < 6; attempt++) {
     const file = path.join(dir, `hole-${attempt}.idx`)
-    const w = Index.open(file, { pageSize: P, durability: 'none', maxPendingChanges: rng.pick([0, 131072]) })
+    const w = Index.open(file, { preallocate: true, pageSize: P, durability: 'none', maxPendingChanges: rng.pick([0, 131072]) })
     for (let i = 0; i < 10; i++) w.insert(key(i), i)
     const good = w.stats()
     // A big unsynced commit: several data pages, then its commit page.
@@ -367,7 +367,7 @@ t.test('a torn commit with a hole in preallocated space: its stale commit page n
     bytes.fill(0, lost * P, (lost + 1) * P)
     fs.writeFileSync(file, bytes)
     const where = `seed ${seed}, attempt ${attempt}: page ${lost} of ${first}..${big.commitPage} lost`
-    const idx = Index.open(file, { pageSize: P })
+    const idx = Index.open(file, { preallocate: true, pageSize: P })
     t.equal(idx.sequence, good.sequence, `the torn commit is rejected (${where})`)
     // Two small commits land below the stale commit page.
     idx.insert('~a', 1)
@@ -378,7 +378,7 @@ t.test('a torn commit with a hole in preallocated space: its stale commit page n
     const after = fs.readFileSync(file)
     t.ok(after.subarray((s.commitPage + 1) * P).every(b => b === 0), `only zeros follow the newest commit (${where})`)
     t.not(after[big.commitPage * P], PAGE_COMMIT, `the stale commit page is gone (${where})`)
-    const fresh = Index.open(file, { readOnly: true })
+    const fresh = Index.open(file, { preallocate: true, readOnly: true })
     t.equal(fresh.sequence, good.sequence + 2, `a fresh open finds the newest commit (${where})`)
     t.same([fresh.get('~a'), fresh.get('~b'), fresh.count()], [[1], [2], 12], `and its pairs (${where})`)
     fresh.close()
@@ -392,12 +392,12 @@ t.test('a torn commit with a hole in preallocated space: its stale commit page n
 t.test('a writer that knew its tail clean notices another writer\'s torn pages after its commit', async t => {
   const file = path.join(tmpDir(t), 'knew.idx')
   const P = 512
-  const a = Index.open(file, { pageSize: P, maxPendingChanges: 0 })
+  const a = Index.open(file, { preallocate: true, pageSize: P, maxPendingChanges: 0 })
   for (let i = 0; i < 5; i++) a.insert(key(i), i)
   const size = fs.statSync(file).size
   // Writer B dies after writing its data pages, before its commit page: inside A's preallocated zeros.
   const vfs = new FaultyVfs()
-  const b = Index.open(file, { vfs, maxPendingChanges: 0 })
+  const b = Index.open(file, { preallocate: true, vfs, maxPendingChanges: 0 })
   vfs.arm({ op: 'datasync', nth: 1, kind: 'crash' })
   t.throws(() => b.transaction(tx => { for (let i = 0; i < 40; i++) tx.insert(`b-${i}`.padEnd(30, 'b'), i) }))
   const commitEnd = (a.stats().commitPage + 1) * P
@@ -410,7 +410,7 @@ t.test('a writer that knew its tail clean notices another writer\'s torn pages a
   a.insert('~b', 2)
   a.close()
   b.close()
-  const fresh = Index.open(file, { readOnly: true })
+  const fresh = Index.open(file, { preallocate: true, readOnly: true })
   t.equal(fresh.sequence, 7, 'a fresh open finds A\'s newest commit')
   t.same([fresh.get('~a'), fresh.get('~b'), fresh.get('b-0'.padEnd(30, 'b'))], [[1], [2], []])
   fresh.close()
