@@ -13,7 +13,11 @@ import { nodeVfs } from '../../lib/store/vfs.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 import { runChild } from '../helpers/children/run.ts'
 
-t.test('resetGate() after the path was replaced by a file another process has locked', async t => {
+/**
+ * Two index files, a.idx and b.idx, and a child process holding b.idx's write lock (until the
+ * release file exists); a WriteLock of a.idx, not taken yet.
+ */
+async function scene(t: { teardown(fn: () => void): void }): Promise<{ file: string; other: string; release: string; holder: ReturnType<typeof runChild>; lock: WriteLock }> {
   const dir = tmpDir(t)
   const file = path.join(dir, 'a.idx')
   const other = path.join(dir, 'b.idx')
@@ -26,9 +30,13 @@ t.test('resetGate() after the path was replaced by a file another process has lo
   const holder = runChild('lock-holder', [other, release])
   t.teardown(() => holder.kill())
   await holder.waitFor(l => l === 'holding', 60_000, 'holding line')
-
   const lock = new WriteLock(nodeVfs, `${file}.lock`, file)
   t.teardown(() => lock.close())
+  return { file, other, release, holder, lock }
+}
+
+t.test('resetGate() after the path was replaced by a file another process has locked', async t => {
+  const { file, other, release, holder, lock } = await scene(t)
   // Waits that would end only by timing out, if they waited: 60 s for the non-blocking one.
   lock.acquire(60_000)
   fs.renameSync(other, file)
@@ -52,21 +60,7 @@ t.test('resetGate() after the path was replaced by a file another process has lo
 })
 
 t.test('the blocking resetGate() waits for the new file\'s lock up to the timeout', async t => {
-  const dir = tmpDir(t)
-  const file = path.join(dir, 'a.idx')
-  const other = path.join(dir, 'b.idx')
-  for (const p of [file, other]) {
-    const idx = Index.open(p)
-    idx.insert(path.basename(p), 1)
-    idx.close()
-  }
-  const release = path.join(dir, 'release')
-  const holder = runChild('lock-holder', [other, release])
-  t.teardown(() => holder.kill())
-  await holder.waitFor(l => l === 'holding', 60_000, 'holding line')
-
-  const lock = new WriteLock(nodeVfs, `${file}.lock`, file)
-  t.teardown(() => lock.close())
+  const { file, other, release, holder, lock } = await scene(t)
   lock.acquire(300)
   fs.renameSync(other, file)
   const t0 = performance.now()
