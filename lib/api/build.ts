@@ -22,6 +22,9 @@ import type { ResolvedBuildOptions } from './options.ts'
 
 export type Pair<K> = readonly [K, number]
 
+/** A pair as stored: the key's bytes (one char per byte) and the rowId. */
+export type Encoded = [string, number]
+
 export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, options: unknown): ResolvedBuildOptions {
   if (typeof path !== 'string' || path.length === 0) throw invalid('Index.build: path must be a non-empty string')
   let o: ResolvedBuildOptions
@@ -29,21 +32,32 @@ export function buildIndexFile(path: string, entries: Iterable<Pair<unknown>>, o
   if (entries === null || typeof (entries as Iterable<unknown>)?.[Symbol.iterator] !== 'function') {
     throw invalid(`${path}: Index.build: entries must be an iterable of [key, rowId] pairs`)
   }
-  const vfs = o.open.vfs
-  if (vfs.identity(path) !== null) throw invalid(`${path}: Index.build creates a new index, but the file already exists`)
+  publishNewFile(o.open.vfs, path, 'Index.build', { keyEncoding: o.keyEncoding, unique: o.unique, set: false }, o, entries, false)
+  return o
+}
+
+/**
+ * Builds a new file at `path` in one commit under a temporary name, and publishes it only when
+ * complete (INVALID_ARGUMENT when a file is there already; nothing left behind on failure).
+ * `encoded`: the pairs are stored keys (byte strings) with rowIds, sorted, without duplicates.
+ */
+export function publishNewFile(
+  vfs: Vfs, path: string, what: string, kind: Pick<FileHeader, 'keyEncoding' | 'unique' | 'set'>,
+  o: Pick<ResolvedBuildOptions, 'pageSize' | 'fill' | 'durability'>, entries: Iterable<unknown>, encoded: boolean,
+): void {
+  if (vfs.identity(path) !== null) throw invalid(`${path}: ${what} creates a new index, but the file already exists`)
   const header: FileHeader = {
-    formatVersion: FORMAT_VERSION, pageSize: o.pageSize, keyEncoding: o.keyEncoding, unique: o.unique,
-    fileId: randomBytes(FILE_ID_SIZE), createdAt: Date.now(),
+    formatVersion: FORMAT_VERSION, pageSize: o.pageSize, keyEncoding: kind.keyEncoding, unique: kind.unique,
+    fileId: randomBytes(FILE_ID_SIZE), createdAt: Date.now(), ...(kind.set === true ? { set: true } : {}),
   }
   const tmp = `${path}.build-${randomBytes(6).toString('hex')}.tmp`
   writeNewFile(vfs, tmp, header, entries, {
-    fill: o.fill, durability: o.durability, codec: new KeyCodec(o.keyEncoding, maxKeyBytes(o.pageSize), path), first: FIRST_COMMIT,
+    fill: o.fill, durability: o.durability, codec: new KeyCodec(kind.keyEncoding, maxKeyBytes(o.pageSize), path), first: FIRST_COMMIT, encoded,
   })
   let published = false
   try {
-    if (!vfs.publish(tmp, path)) throw invalid(`${path}: Index.build creates a new index, but the file already exists`)
+    if (!vfs.publish(tmp, path)) throw invalid(`${path}: ${what} creates a new index, but the file already exists`)
     published = true
-    return o
   } finally {
     if (!published) {
       try { vfs.remove(tmp) } catch { /* the original error matters more */ }
@@ -67,6 +81,8 @@ export interface NewFileSettings {
   /** Encodes and checks the keys; names the index in errors. */
   codec: KeyCodec
   first: FirstCommit
+  /** The pairs are already stored keys with rowIds, sorted and without duplicates. */
+  encoded?: boolean
 }
 
 /**
@@ -96,6 +112,7 @@ export function writeNewFile(vfs: Vfs, tmp: string, header: FileHeader, pairs: I
 
 /** The pairs as the first commit of `f`, sorted first if they turn out not to be. */
 function writePairs(f: IndexFile, h: FileHeader, s: NewFileSettings, entries: Iterable<unknown>): Commit {
+  if (s.encoded === true) return writeFirstCommit(f, h, s, entries, true)
   if (Array.isArray(entries)) {
     const enc = encodeAll(entries, s.codec)
     if (!isSorted(enc)) enc.sort(comparePairs)
@@ -115,9 +132,7 @@ function writePairs(f: IndexFile, h: FileHeader, s: NewFileSettings, entries: It
   }
 }
 
-type Encoded = [string, number]
-
-function encodePair(p: unknown, codec: KeyCodec): Encoded {
+export function encodePair(p: unknown, codec: KeyCodec): Encoded {
   if (!Array.isArray(p) || p.length !== 2) throw invalid(`${codec.path}: Index.build: every entry must be a [key, rowId] pair`)
   return [codec.encode(p[0]), codec.rowId(p[1])]
 }
@@ -128,7 +143,7 @@ function encodeAll(entries: readonly unknown[], codec: KeyCodec): Encoded[] {
   return out
 }
 
-function comparePairs(a: Encoded, b: Encoded): number {
+export function comparePairs(a: Encoded, b: Encoded): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]
 }
 

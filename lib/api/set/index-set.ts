@@ -18,6 +18,8 @@ import { resolveOpenOptions, transactionOptions } from '../options.ts'
 import type { AsyncTransactionOptions, AsyncWriteOptions, OpenOptions, ResolvedOptions, TransactionOptions } from '../options.ts'
 import { viewCheckOpen } from '../view.ts'
 import { listEntries } from './catalog-view.ts'
+import { buildSetFile } from './build.ts'
+import type { SetBuildIndex, SetBuildOptions } from './build.ts'
 import { SetContext } from './context.ts'
 import type { IndexOptions } from './context.ts'
 import { NamedIndex } from './named-index.ts'
@@ -70,6 +72,18 @@ export class IndexSet {
       throw invalid(`${path}: IndexSet.open: unique and keyEncoding are settings of each named index: set.index(name, { unique, keyEncoding })`)
     }
     return new IndexSet(path, openSetFile(path, { ...o, set: true }), o.create)
+  }
+
+  /**
+   * Creates a new set file with the given named indexes, each built bottom-up from its pairs
+   * (in any order; duplicate pairs are dropped), in one commit, and returns it open. Index
+   * numbers follow the order of `indexes`. UNIQUE_VIOLATION when a unique index gets two rowIds
+   * for a key; INVALID_ARGUMENT for a bad name, setting or pair, or when the file exists. A
+   * failed build leaves nothing at the path.
+   */
+  static build(path: string, indexes: Record<string, SetBuildIndex>, options?: SetBuildOptions): IndexSet {
+    const o = buildSetFile(path, indexes, options)
+    return new IndexSet(path, openSetFile(path, { ...o.open, set: true }), true)
   }
 
   /** Index.verify: also checks the catalog and that every key belongs to a catalogued index. */
