@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
-import { runChild } from '../helpers/children/run.ts'
+import { killAfterReady, runChild } from '../helpers/children/run.ts'
 import { SOAK } from '../helpers/soak.ts'
 import { AsyncLedger } from './async-ledger.ts'
 
@@ -26,21 +26,7 @@ t.test('SIGKILL during group commits loses no resolved write and tears no transa
   for (let round = 0; round < ROUNDS; round++) {
     const where = `seed ${seed}, round ${round}`
     const child = runChild('async-writer', [file, seed, round, WRITERS])
-    try {
-      await child.waitFor(l => l.startsWith('ready '), 60_000, 'ready line')
-    } catch (err) {
-      child.kill()
-      t.fail(`the writer did not start (${where}): ${(err as Error).message}`)
-      return
-    }
-    const delay = rng.pick([5, 20, 50, 100, 200, 400]) + rng.int(20)
-    await new Promise(r => setTimeout(r, delay))
-    child.kill('SIGKILL')
-    const exit = await child.exited
-    if (exit.signal !== 'SIGKILL') {
-      t.fail(`child ended on its own (code ${exit.code}) instead of being killed (${where}); stderr: ${child.stderr.slice(-3000)}; last lines: ${child.lines.slice(-3).join(' | ').slice(0, 3000)}`)
-      return
-    }
+    if (!await killAfterReady(t, child, rng.pick([5, 20, 50, 100, 200, 400]) + rng.int(20), where)) return
     const odd = ledger.read(child.lines)
     if (odd !== null) { t.fail(`unexpected line from the writer (${where}): ${odd.slice(0, 3000)}`); return }
     const wrong = ledger.check(file)

@@ -10,7 +10,7 @@ import { Index, IndexSet } from '../../lib/index.ts'
 import { Rng } from '../helpers/rng.ts'
 import { SOAK } from '../helpers/soak.ts'
 import { tmpDir } from '../helpers/tmp.ts'
-import { runChild } from '../helpers/children/run.ts'
+import { killAfterReady, runChild } from '../helpers/children/run.ts'
 
 const ROUNDS = SOAK ? 60 : 8
 
@@ -23,21 +23,7 @@ t.test('SIGKILL never leaves one index of a set ahead of another', async t => {
   for (let round = 0; round < ROUNDS; round++) {
     const where = `seed ${seed}, round ${round}`
     const child = runChild('set-writer', [file, seed + round])
-    try {
-      await child.waitFor(l => l.startsWith('ready '), 60_000, 'ready line')
-    } catch (err) {
-      child.kill()
-      t.fail(`the writer did not start (${where}): ${(err as Error).message}`)
-      return
-    }
-    const delay = rng.pick([0, 5, 20, 50, 100, 200]) + rng.int(15)
-    await new Promise(r => setTimeout(r, delay))
-    child.kill('SIGKILL')
-    const exit = await child.exited
-    if (exit.signal !== 'SIGKILL') {
-      t.fail(`the writer ended on its own (code ${exit.code}) (${where}); stderr: ${child.stderr.slice(-3000)}; last lines: ${child.lines.slice(-3).join(' | ')}`)
-      return
-    }
+    if (!await killAfterReady(t, child, rng.pick([0, 5, 20, 50, 100, 200]) + rng.int(15), where)) return
     const ready = Number(child.lines[0]!.split(' ')[1])
     t.ok(ready >= acked, `the restarted writer found every acknowledged row (${ready} ≥ ${acked}, ${where})`)
     for (const l of child.lines.slice(1)) acked = Number(l.split(' ')[1])

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { Index } from '../../lib/index.ts'
 import { Rng } from '../helpers/rng.ts'
 import { tmpDir } from '../helpers/tmp.ts'
-import { runChild } from '../helpers/children/run.ts'
+import { killAfterReady, runChild } from '../helpers/children/run.ts'
 import { PairSet, describeDiff, listIndex } from './pair-set.ts'
 import { SOAK } from '../helpers/soak.ts'
 
@@ -65,22 +65,8 @@ t.test('SIGKILL at random moments never loses an acknowledged commit nor tears o
   for (let round = 0; round < ROUNDS; round++) {
     const where = `seed ${seed}, round ${round}`
     const child = runChild('random-writer', [file, seed, round])
-    try {
-      await child.waitFor(l => l.startsWith('ready '), 60_000, 'ready line')
-    } catch (err) {
-      child.kill()
-      t.fail(`the writer did not start (${where}): ${(err as Error).message}`)
-      return
-    }
     // Kill at a random moment: often right away, sometimes after many commits.
-    const delay = rng.pick([0, 0, 2, 5, 10, 25, 50, 100, 200, 400]) + rng.int(15)
-    await new Promise(r => setTimeout(r, delay))
-    child.kill('SIGKILL')
-    const exit = await child.exited
-    if (exit.signal !== 'SIGKILL') {
-      t.fail(`child ended on its own (code ${exit.code}) instead of being killed (${where}); stderr: ${child.stderr.slice(-3000)}; last lines: ${child.lines.slice(-3).join(' | ').slice(0, 3000)}`)
-      return
-    }
+    if (!await killAfterReady(t, child, rng.pick([0, 0, 2, 5, 10, 25, 50, 100, 200, 400]) + rng.int(15), where)) return
 
     // Replay the protocol: every ack is a commit the file must keep.
     let pending: { n: number; op: Op } | null = null

@@ -100,3 +100,26 @@ export async function startTogether(t: { teardown(fn: () => void): void; fail(ms
   writeFileSync(go, '')
   return true
 }
+
+/**
+ * A crash round: waits for the child's `ready ...` line, lets it run `delayMs`, then SIGKILLs it
+ * and waits for it to end. Returns false (after failing the test) when it did not start or ended
+ * on its own; `where` names the round in the failure.
+ */
+export async function killAfterReady(t: { fail(msg: string): void }, child: Child, delayMs: number, where: string): Promise<boolean> {
+  try {
+    await child.waitFor(l => l.startsWith('ready '), 60_000, 'ready line')
+  } catch (err) {
+    child.kill()
+    t.fail(`the writer did not start (${where}): ${(err as Error).message}`)
+    return false
+  }
+  await new Promise(r => setTimeout(r, delayMs))
+  child.kill('SIGKILL')
+  const exit = await child.exited
+  if (exit.signal !== 'SIGKILL') {
+    t.fail(`the writer ended on its own (code ${exit.code}) instead of being killed (${where}); stderr: ${child.stderr.slice(-3000)}; last lines: ${child.lines.slice(-3).join(' | ').slice(0, 3000)}`)
+    return false
+  }
+  return true
+}
