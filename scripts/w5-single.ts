@@ -15,6 +15,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Index } from '../lib/index.ts'
+import { Rng } from '../spec/helpers/rng.ts'
 import { pathToFileURL } from 'node:url'
 
 function arg(name: string, dflt: string): string {
@@ -29,15 +30,10 @@ const base = arg('dir', '')
 const beforeLib = arg('before', '')
 const dir = fs.mkdtempSync(path.join(base === '' ? os.tmpdir() : base, 'w5-'))
 
-/** A deterministic generator (xorshift32), so every run inserts the same pairs. */
+/** A deterministic generator (the tests' seeded mulberry32), so every run inserts the same pairs. */
 function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    return x / 0x100000000
-  }
+  const r = new Rng(seed)
+  return () => r.next()
 }
 
 /** A 13-byte key, as in issue 8's data (250,000 distinct keys per 1,000,000 pairs). */
@@ -64,25 +60,15 @@ function timed(n: number, step: (i: number) => void): Figures {
 
 const PAGE = Buffer.alloc(4096, 0x5a)
 
-/** 4 KiB writes + fdatasync over space already written and synced. */
-function overwrite(): Figures {
-  const file = path.join(dir, 'overwrite.bin')
+/**
+ * 4 KiB writes + fdatasync: over space already written and synced (`prefilled`), or at the end of
+ * the file.
+ */
+function pageSyncs(name: string, prefilled: boolean): Figures {
+  const file = path.join(dir, name)
   const fd = fs.openSync(file, 'w+')
   try {
-    fs.writeSync(fd, Buffer.alloc(COMMITS * 4096), 0, COMMITS * 4096, 0)
-    fs.fsyncSync(fd)
-    return timed(COMMITS, i => { fs.writeSync(fd, PAGE, 0, 4096, i * 4096); fs.fdatasyncSync(fd) })
-  } finally {
-    fs.closeSync(fd)
-    fs.rmSync(file)
-  }
-}
-
-/** 4 KiB writes at the end of the file + fdatasync. */
-function append(): Figures {
-  const file = path.join(dir, 'append.bin')
-  const fd = fs.openSync(file, 'w+')
-  try {
+    if (prefilled) fs.writeSync(fd, Buffer.alloc(COMMITS * 4096), 0, COMMITS * 4096, 0)
     fs.fsyncSync(fd)
     return timed(COMMITS, i => { fs.writeSync(fd, PAGE, 0, 4096, i * 4096); fs.fdatasyncSync(fd) })
   } finally {
@@ -148,8 +134,8 @@ try {
   const Before: IndexClass | null = beforeLib === '' ? null : (await import(pathToFileURL(path.resolve(beforeLib)).href) as { Index: IndexClass }).Index
   const results: Record<string, Figures[]> = { overwrite: [], append: [], before: [], off: [], on: [] }
   for (let r = 0; r < RUNS; r++) {
-    results.overwrite!.push(overwrite())
-    results.append!.push(append())
+    results.overwrite!.push(pageSyncs('overwrite.bin', true))
+    results.append!.push(pageSyncs('append.bin', false))
     const runs: [string, IndexClass | null, Record<string, unknown>][] = [['before', Before, {}], ['off', Index, { preallocate: false }], ['on', Index, {}]]
     const line: string[] = []
     for (const [label, I, opts] of runs) {
@@ -166,7 +152,7 @@ try {
   const rows: [string, string][] = [
     ['4 KiB overwrite + fdatasync', 'overwrite'], ['4 KiB append + fdatasync', 'append'],
     ...(Before === null ? [] : [['W5, before (--before)', 'before'] as [string, string]]),
-    ['W5, preallocate: false', 'off'], ['W5, preallocate: true (default)', 'on'],
+    ['W5, preallocate: false (default)', 'off'], ['W5, preallocate: true', 'on'],
   ]
   console.log('| figure | per second | p50 µs | p99 µs | p99/p50 |')
   console.log('|---|---:|---:|---:|---:|')

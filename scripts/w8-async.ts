@@ -22,6 +22,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Index } from '../lib/index.ts'
+import { Rng } from '../spec/helpers/rng.ts'
 
 const KEYS = 50_000
 const ROWS_PER_KEY = 4
@@ -34,15 +35,10 @@ function argValue(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined
 }
 
-/** mulberry32: deterministic data without Math.random. */
+/** Deterministic data without Math.random (the tests' seeded mulberry32). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0)
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const r = new Rng(seed)
+  return () => r.next()
 }
 
 function makeKeys(): string[] {

@@ -424,10 +424,8 @@ export class Index<K extends Key = string> extends ReadView<K> {
       path: this.path,
       lock: signal => this.lockForGroup(signal),
       unlock: () => this.lock?.release(),
-      begin: () => {
-        this.writeLock().withoutBlocking(() => this.prepareWrite())
-        return this.txBase()
-      },
+      // lockForGroup made the look under the lock; nothing can commit while the group holds it.
+      begin: () => this.txBase(),
       run: <T>(tx: Transaction<K>, fn: () => T): T => {
         this.tx = tx
         try { return fn() } finally { this.tx = null }

@@ -22,10 +22,13 @@ export const MAX_GROUP_CALLS = 4096
 
 export interface GroupHost<K extends Key> {
   readonly path: string
-  /** Takes the write lock without blocking; rejects with LOCKED, IO, or the signal's reason. */
+  /**
+   * Takes the write lock without blocking and adopts the newest commit under it; rejects with
+   * LOCKED, IO, or the signal's reason.
+   */
   lock(signal: AbortSignal): Promise<void>
   unlock(): void
-  /** Under the lock: adopts the newest commit; the state the group's first call reads. */
+  /** Under the lock: the state the group's first call reads. */
   begin(): TransactionBase
   /** Runs a call's callback with `tx` as the handle's running transaction. */
   run<T>(tx: Transaction<K>, fn: () => T): T

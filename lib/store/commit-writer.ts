@@ -184,24 +184,11 @@ export class CommitWriter {
     const { c, oneSync, full } = this.begin(content)
     const step = { tried: false, written: false }
     try {
-      const page = this.commitPage(c)
-      const fileEnd = this.makeRoom(c.page)
-      if (oneSync) {
-        // The commit page goes out in the same write as the pages it commits.
-        this.chunks.push(page)
-        step.tried = true
-        this.flush()
-      } else {
-        this.flush()
-        if (full) this.f.sync()
-        step.tried = true
-        this.f.write(page, c.page)
+      const writes = this.writeCommit(c, oneSync, full, step)
+      for (let r = writes.next(); ; r = writes.next()) {
+        if (r.done === true) { this.fileEnd = r.value; break }
+        this.f.sync()
       }
-      // From here on the page is whole in the file (a failed write may leave it whole too, over
-      // preallocated zeros: mayBeWhole below).
-      step.written = true
-      if (full) this.f.sync()
-      this.fileEnd = fileEnd
     } catch (err) {
       this.failed(err, c, step)
     }
@@ -219,25 +206,41 @@ export class CommitWriter {
     const { c, oneSync, full } = this.begin(content)
     const step = { tried: false, written: false }
     try {
-      const page = this.commitPage(c)
-      const fileEnd = this.makeRoom(c.page)
-      if (oneSync) {
-        this.chunks.push(page)
-        step.tried = true
-        this.flush()
-      } else {
-        this.flush()
-        if (full) await this.f.syncAsync()
-        step.tried = true
-        this.f.write(page, c.page)
+      const writes = this.writeCommit(c, oneSync, full, step)
+      for (let r = writes.next(); ; r = writes.next()) {
+        if (r.done === true) { this.fileEnd = r.value; break }
+        await this.f.syncAsync()
       }
-      step.written = true
-      if (full) await this.f.syncAsync()
-      this.fileEnd = fileEnd
     } catch (err) {
       this.failed(err, c, step)
     }
     return c
+  }
+
+  /**
+   * The writes of commit `c`, shared by commit() and commitAsync(): yields where an fdatasync
+   * goes (the caller runs it, blocking or not), and returns the file's pages afterwards. `step`
+   * records how far it got, for failed().
+   */
+  private *writeCommit(c: Commit, oneSync: boolean, full: boolean, step: { tried: boolean; written: boolean }): Generator<void, number> {
+    const page = this.commitPage(c)
+    const fileEnd = this.makeRoom(c.page)
+    if (oneSync) {
+      // The commit page goes out in the same write as the pages it commits.
+      this.chunks.push(page)
+      step.tried = true
+      this.flush()
+    } else {
+      this.flush()
+      if (full) yield
+      step.tried = true
+      this.f.write(page, c.page)
+    }
+    // From here on the page is whole in the file (a failed write may leave it whole too, over
+    // preallocated zeros: mayBeWhole below).
+    step.written = true
+    if (full) yield
+    return fileEnd
   }
 
   /** The commit record and how it is synced (FORMAT.md §8). */

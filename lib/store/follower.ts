@@ -201,7 +201,7 @@ export class TailFollower {
     this.zeroAfter = null
     // One small read around the end of the current commit (FORMAT.md §8, "Following the tail"):
     // the next commit, whoever writes it, starts on the page after it.
-    const probe = this.readProbe()
+    const probe = readProbe(this.f, this.cur)
     if (probe.length < PAGE_HEADER_SIZE) {
       // Bytes up to a commit never change, so this file is not the one we knew: start over.
       this.f.cache.clear()
@@ -221,11 +221,11 @@ export class TailFollower {
       return false
     }
     const t = this.torn
-    if (t !== null && t.probe.equals(probe) && t.edge.equals(this.readEdge(t.end))) return false
+    if (t !== null && t.probe.equals(probe) && t.edge.equals(readEdge(this.f, t.end))) return false
     // Taken before the scan: a commit written while it runs changes what the next look sees.
     // Forwards from the known commit: the cost follows what was written since, not the zeros.
     const end = writtenEnd(this.f, this.cur.page, true)
-    const edge = this.readEdge(end)
+    const edge = readEdge(this.f, end)
     const c = this.f.findNewestCommit(this.cur.page, undefined, end)
     if (c !== null && c.sequence > this.cur.sequence) {
       this.torn = null
@@ -242,19 +242,6 @@ export class TailFollower {
     // Only once the scan is done: a failure above makes the next look scan again.
     this.torn = { probe, end, edge }
     return false
-  }
-
-  /** Whether the page after the current commit is zero or absent (one small read). */
-  private probeZero(): boolean {
-    return nothingAfter(this.readProbe())
-  }
-
-  private readProbe(): Buffer {
-    return readProbe(this.f, this.cur)
-  }
-
-  private readEdge(end: number): Buffer {
-    return readEdge(this.f, end)
   }
 
   /**
@@ -326,7 +313,7 @@ export class TailFollower {
     const size = this.f.size()
     // The page after the commit is zero: the look just made under the lock (prepareWrite) saw
     // it, or, when that look moved to a newer commit, one more probe does.
-    if (this.zeroAfter === this.cur || this.probeZero()) {
+    if (this.zeroAfter === this.cur || nothingAfter(readProbe(this.f, this.cur))) {
       const k = this.clean
       if (k !== null && k.commit === this.cur && k.size === size) return
       const shared = cleanTails.get(this.fileKey())
