@@ -31,6 +31,8 @@ import { nodeVfs } from '../store/vfs.ts'
 import { compactIndex } from './compact.ts'
 import type { CompactOptions, CompactResult } from './compact.ts'
 import { fileHistory } from './history.ts'
+import { backupFile } from './backup.ts'
+import type { BackupOptions, BackupResult } from './backup.ts'
 import type { CommitInfo } from './history.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
@@ -198,6 +200,15 @@ export class Index<K extends Key = string> extends ReadView<K> {
   /** The commits still in the file, newest first (opened at the first step, closed at the end). */
   static history(path: string): Generator<CommitInfo> {
     return fileHistory(path)
+  }
+
+  /**
+   * Copies the file at its newest commit to the new file `dest`, durably, while writers go on
+   * (it takes no lock, and nobody waits for it). The copy is always whole: it ends at its
+   * commit page, so a live copy never needs taking again.
+   */
+  static backup(path: string, dest: string, options?: BackupOptions): BackupResult {
+    return backupFile(path, dest, options)
   }
 
   /**

@@ -153,7 +153,7 @@ export function isValidPageSize(n: unknown): n is number {
 }
 
 // Preallocation (§8, "Preallocation and the tail"): a writer's policy, not a rule readers check.
-/** The smallest extension, in pages (1 MiB at 4 KiB pages). */
-export const PREALLOC_MIN_PAGES = 256
+/** The smallest extension, in pages (64 KiB at 4 KiB pages). */
+export const PREALLOC_MIN_PAGES = 16
 /** The largest extension, in bytes (64 MiB), unless PREALLOC_MIN_PAGES pages are more. */
 export const PREALLOC_MAX_BYTES = 67108864
