@@ -17,7 +17,7 @@ import { CommitWriter } from '../store/commit-writer.ts'
 import type { CommitContent } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
-import { NO_PENDING, chainLivePages, inChain } from '../store/log-chain.ts'
+import { NO_PENDING, carriedRecords, chainLivePages, inChain } from '../store/log-chain.ts'
 import type { PendingState } from '../store/log-chain.ts'
 import { applyBatch } from '../tree/apply.ts'
 import { countCommits } from '../store/history.ts'
@@ -530,6 +530,18 @@ export class Index<K extends Key = string> extends ReadView<K> {
     const meta = newMeta === undefined ? prev.meta : newMeta
     const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
       (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
+    const carried = logging ? carriedRecords(this.f, prev, pend, records, meta?.length ?? 0) : null
+    if (carried !== null) {
+      // prev leaves the chain: the new commit holds its records and links where prev did.
+      w.appendLog(carried, meta)
+      return {
+        content: {
+          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net, livePages: prev.livePages + w.logPages, meta,
+          logPrevHead: prev.logPrev, chainBefore: prev.chainRecords - prev.logRecords,
+        },
+        next: c => ({ log, pages: pend.pages, head: c }),
+      }
+    }
     if (logging) {
       w.appendLog(records, meta)
       return {
