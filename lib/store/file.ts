@@ -7,11 +7,13 @@ import { OFF_PAGE_NO } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
+import { LevelMismatch, leafHasPair } from '../format/leaf-search.ts'
 import { decodeNode } from '../format/node.ts'
-import type { TreeNode } from '../format/node.ts'
+import type { LeafNode, TreeNode } from '../format/node.ts'
 import { DecodeError, crcMatches } from '../format/page.ts'
 import { TailrootError, corrupt, ioError } from '../errors.ts'
 import type { ChildRef, MemNode } from '../tree/node-ref.ts'
+import { leafNodeHas } from '../tree/read.ts'
 import type { NodeSource } from '../tree/source.ts'
 import { NodeCache } from './cache.ts'
 import type { CommitTally } from './history.ts'
@@ -41,6 +43,8 @@ export class IndexFile implements NodeSource, PageReader {
   readonly cache: NodeCache
   private refs = 1
   reads = 0
+  /** The buffer node() reads pages into. */
+  private scratch: Buffer | null = null
   /** The commits counted up to a commit of this file, so stats() walks only newer ones. */
   commitTally: CommitTally | null = null
 
@@ -112,17 +116,24 @@ export class IndexFile implements NodeSource, PageReader {
   }
 
   readPages(first: number, count: number): Buffer {
+    return this.readInto(Buffer.allocUnsafe(count * this.pageSize), first)
+  }
+
+  /** Pages from `first` into `buf` (a whole number of pages); the pages read, short at the end of the file. */
+  private readInto(buf: Buffer, first: number): Buffer {
     if (this.refs <= 0) throw new TailrootError('CLOSED', `${this.path}: the index is closed (an iterator or view outlived it)`, { path: this.path })
-    const buf = Buffer.allocUnsafe(count * this.pageSize)
     let n: number
     try { n = this.file.read(buf, first * this.pageSize) } catch (err) { throw ioError(this.path, `reading page ${first}`, err) }
-    this.reads += count
+    this.reads += buf.length / this.pageSize
     return n === buf.length ? buf : buf.subarray(0, Math.floor(n / this.pageSize) * this.pageSize)
   }
 
   /** Reads a page and checks its CRC and page number. */
   readCheckedPage(page: number): Buffer {
-    const buf = this.readPages(page, 1)
+    return this.checkPage(page, this.readPages(page, 1))
+  }
+
+  private checkPage(page: number, buf: Buffer): Buffer {
     if (buf.length < this.pageSize) throw corrupt(this.path, page, 'lies beyond the end of the file')
     if (!crcMatches(buf)) throw corrupt(this.path, page, 'checksum mismatch')
     if (buf.readUInt32LE(OFF_PAGE_NO) !== page) throw corrupt(this.path, page, `claims to be page ${buf.readUInt32LE(OFF_PAGE_NO)}`)
@@ -163,7 +174,9 @@ export class IndexFile implements NodeSource, PageReader {
   node(page: number, level: number): TreeNode {
     let n = this.cache.get(page)
     if (n === undefined) {
-      const buf = this.readCheckedPage(page)
+      // Decoding copies what it keeps (keys as strings, rowIds as numbers), so one buffer serves
+      // every node read instead of a new page-sized one each.
+      const buf = this.checkPage(page, this.readInto(this.scratch ??= Buffer.allocUnsafe(this.pageSize), page))
       try {
         n = decodeNode(buf)
       } catch (err) {
@@ -174,6 +187,23 @@ export class IndexFile implements NodeSource, PageReader {
     }
     if (n.level !== level) throw corrupt(this.path, page, `is a node at level ${n.level} where level ${level} was expected`)
     return n
+  }
+
+  /** NodeSource.leafHas: a cached leaf searched as it is; another one searched in its page bytes. */
+  leafHas(page: number, k: string, r: number): boolean {
+    const n = this.cache.get(page)
+    if (n !== undefined) {
+      if (n.level !== 0) throw corrupt(this.path, page, `is a node at level ${n.level} where level 0 was expected`)
+      return leafNodeHas(n as LeafNode, k, r)
+    }
+    const buf = this.checkPage(page, this.readInto(this.scratch ??= Buffer.allocUnsafe(this.pageSize), page))
+    try {
+      return leafHasPair(buf, k, r)
+    } catch (err) {
+      if (err instanceof LevelMismatch) throw corrupt(this.path, page, `is a node at level ${err.level} where level 0 was expected`)
+      if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
+      throw err
+    }
   }
 
   load(ref: ChildRef, level: number): MemNode {

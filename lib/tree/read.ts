@@ -65,11 +65,24 @@ export function countLess(src: NodeSource, t: TreeRoot, k: string, r: number): n
 
 export function hasPair(src: NodeSource, t: TreeRoot, k: string, r: number): boolean {
   if (t.height === 0) return false
-  let node = src.load(t.root, t.height - 1)
-  while (!isLeaf(node)) node = src.load(node.children[childFor(node, k, r)]!, node.level - 1)
-  const g = groupFor(node, k)
-  if (g >= node.keys.length || node.keys[g] !== k) return false
-  const ids = node.ids[g]!
+  let ref: ChildRef = t.root
+  let level = t.height - 1
+  let node: MemNode
+  for (;;) {
+    if (level === 0 && typeof ref === 'number' && src.leafHas !== undefined) return src.leafHas(ref, k, r)
+    node = src.load(ref, level)
+    if (isLeaf(node)) break
+    ref = node.children[childFor(node, k, r)]!
+    level = node.level - 1
+  }
+  return leafNodeHas(node, k, r)
+}
+
+/** Whether the decoded leaf holds (k, r). */
+export function leafNodeHas(leaf: LeafNode, k: string, r: number): boolean {
+  const g = groupFor(leaf, k)
+  if (g >= leaf.keys.length || leaf.keys[g] !== k) return false
+  const ids = leaf.ids[g]!
   const i = idsBelow(ids, r)
   return i < ids.length && ids[i] === r
 }

@@ -7,6 +7,11 @@ export interface NodeSource {
    * node at `level` (0 = leaf). Throws CORRUPT otherwise.
    */
   load(ref: ChildRef, level: number): MemNode
+  /**
+   * Optional: whether the leaf at page `page` holds (k, r), answered as load() and a search of
+   * the leaf would answer it (the same CORRUPT errors), but without decoding a leaf not cached.
+   */
+  leafHas?(page: number, k: string, r: number): boolean
   /** The file the nodes come from, named by the CORRUPT errors tree code finds itself. */
   readonly path?: string
 }

@@ -1,0 +1,89 @@
+/**
+ * Whether a leaf page holds one pair, answered from the page bytes without decoding the leaf
+ * (FORMAT.md §5): a presence check (an insert's, a delete's) on a leaf that is not cached then
+ * allocates nothing. Pure. It checks the page exactly as decodeNode does, in the same single pass
+ * (slots in bounds, varints well formed, keys ascending, rowIds ascending, the entry count), and
+ * throws the same DecodeError, so a page gives CORRUPT here whenever decoding it would.
+ */
+import { OFF_AUX, OFF_COUNT, OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
+import { DecodeError } from './page.ts'
+import { readVarint } from './varint.ts'
+
+/** Whether the bytes page[at, at + len) equal the byte string `k` (one char per byte). */
+function bytesEqual(page: Buffer, at: number, len: number, k: string): boolean {
+  if (len !== k.length) return false
+  for (let i = 0; i < len; i++) if (page[at + i] !== k.charCodeAt(i)) return false
+  return true
+}
+
+/** Compares page[a, a + alen) with page[b, b + blen) bytewise: < 0, 0 or > 0. */
+function compareBytes(page: Buffer, a: number, alen: number, b: number, blen: number): number {
+  const n = Math.min(alen, blen)
+  for (let i = 0; i < n; i++) {
+    const d = page[a + i]! - page[b + i]!
+    if (d !== 0) return d
+  }
+  return alen - blen
+}
+
+/**
+ * Whether the leaf `page` (its CRC and page number checked already) holds the pair (k, r).
+ * Throws DecodeError when the page is not a well-formed leaf, as decodeNode would.
+ */
+export function leafHasPair(page: Buffer, k: string, r: number): boolean {
+  if (page.length < PAGE_HEADER_SIZE) throw new DecodeError(`a node page of ${page.length} bytes is shorter than its header`)
+  const type = page[OFF_TYPE]
+  if (type !== PAGE_LEAF) {
+    // decodeNode's message for a page that is no node; an internal page decodes, at a level ≥ 1.
+    if (type === PAGE_INTERNAL) throw new LevelMismatch(page[OFF_LEVEL]!)
+    throw new DecodeError(`expected a node page, found page type 0x${(type ?? 0).toString(16)}`)
+  }
+  const end = page.length
+  const g = page.readUInt16LE(OFF_COUNT)
+  const total = page.readUInt32LE(OFF_AUX)
+  if (page[OFF_LEVEL] !== 0) throw new DecodeError('leaf page with a nonzero level')
+  if (g === 0) throw new DecodeError('leaf page with no groups')
+  const slotsEnd = PAGE_HEADER_SIZE + SLOT_SIZE * g
+  if (slotsEnd > end) throw new DecodeError(`leaf slot array of ${g} groups overflows the page`)
+  const cur = { pos: 0 }
+  let found = false
+  let prevAt = 0
+  let prevLen = -1
+  let count = 0
+  for (let i = 0; i < g; i++) {
+    cur.pos = page.readUInt16LE(PAGE_HEADER_SIZE + SLOT_SIZE * i)
+    if (cur.pos < slotsEnd) throw new DecodeError(`leaf group ${i} offset ${cur.pos} points into the header`)
+    const klen = readVarint(page, cur, end)
+    if (klen < 0 || cur.pos + klen > end) throw new DecodeError(`leaf group ${i}: bad key length`)
+    const at = cur.pos
+    cur.pos += klen
+    if (i > 0 && !(compareBytes(page, prevAt, prevLen, at, klen) < 0)) throw new DecodeError(`leaf group ${i}: keys out of order`)
+    prevAt = at
+    prevLen = klen
+    const mine = !found && bytesEqual(page, at, klen, k)
+    const n = readVarint(page, cur, end)
+    if (n < 1 || n > end) throw new DecodeError(`leaf group ${i}: bad rowId count`)
+    let id = readVarint(page, cur, end)
+    if (id < 0) throw new DecodeError(`leaf group ${i}: bad rowId`)
+    if (mine && id === r) found = true
+    for (let j = 1; j < n; j++) {
+      const d = readVarint(page, cur, end)
+      if (d < 1) throw new DecodeError(`leaf group ${i}: bad rowId delta`)
+      id += d
+      if (id > Number.MAX_SAFE_INTEGER) throw new DecodeError(`leaf group ${i}: rowId out of range`)
+      if (mine && id === r) found = true
+    }
+    count += n
+  }
+  if (count !== total) throw new DecodeError(`leaf holds ${count} entries but its header says ${total}`)
+  return found
+}
+
+/** A well-formed page type for a node, but an internal one where a leaf was expected. */
+export class LevelMismatch extends Error {
+  readonly level: number
+  constructor(level: number) {
+    super(`internal page at level ${level}`)
+    this.level = level
+  }
+}

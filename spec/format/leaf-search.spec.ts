@@ -1,0 +1,94 @@
+// leafHasPair answers from a leaf page's bytes what decoding the leaf answers, and refuses every
+// page decodeNode refuses (seeded leaves, then single-byte and slot damage to them).
+import t from 'tap'
+import { PAGE_INTERNAL } from '../../lib/format/constants.ts'
+import { LevelMismatch, leafHasPair } from '../../lib/format/leaf-search.ts'
+import { decodeNode, encodeLeaf, isLeaf, leafSize } from '../../lib/format/node.ts'
+import type { LeafNode } from '../../lib/format/node.ts'
+import { DecodeError } from '../../lib/format/page.ts'
+import { leafNodeHas } from '../../lib/tree/read.ts'
+import { Rng } from '../helpers/rng.ts'
+
+const P = 512
+
+function randomLeaf(rng: Rng): LeafNode {
+  const keys = new Set<string>()
+  const want = 1 + rng.int(12)
+  while (keys.size < want) {
+    let k = ''
+    const len = rng.int(6)
+    for (let i = 0; i < len; i++) k += String.fromCharCode(rng.next() < 0.7 ? 97 + rng.int(3) : rng.int(256))
+    keys.add(k)
+  }
+  const sorted = [...keys].sort()
+  const ids = sorted.map(() => {
+    const n = 1 + rng.int(4)
+    const out: number[] = []
+    let id = rng.int(5)
+    for (let i = 0; i < n; i++) { out.push(id); id += 1 + rng.int(rng.next() < 0.1 ? 1e6 : 4) }
+    return out
+  })
+  const leaf: LeafNode = { level: 0, keys: sorted, ids, count: ids.reduce((a, l) => a + l.length, 0) }
+  while (leafSize(leaf) > P) { leaf.keys.pop(); leaf.count -= leaf.ids.pop()!.length }
+  return leaf
+}
+
+type Outcome = { ok: true; value: boolean } | { ok: false }
+
+function raw(page: Buffer, k: string, r: number): Outcome {
+  try { return { ok: true, value: leafHasPair(page, k, r) } } catch (err) {
+    if (err instanceof DecodeError || err instanceof LevelMismatch) return { ok: false }
+    throw err
+  }
+}
+
+function decoded(page: Buffer, k: string, r: number): Outcome {
+  let n
+  try { n = decodeNode(page) } catch (err) {
+    if (err instanceof DecodeError) return { ok: false }
+    throw err
+  }
+  // A well-formed internal page where a leaf is expected: refused too (CORRUPT in IndexFile).
+  return isLeaf(n) ? { ok: true, value: leafNodeHas(n, k, r) } : { ok: false }
+}
+
+t.test('the same answers and the same refusals as decoding', async t => {
+  const seed = Rng.seedFromEnv()
+  const rng = new Rng(seed)
+  t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
+  const failures: string[] = []
+  let present = 0
+  let refused = 0
+  let answered = 0
+  for (let round = 0; round < 1500 && failures.length < 5; round++) {
+    const leaf = randomLeaf(rng)
+    const page = encodeLeaf(leaf, 7, P)
+    // Probes: every pair, pairs with nearby rowIds, absent keys (prefixes and extensions).
+    const probes: [string, number][] = []
+    leaf.keys.forEach((k, g) => { for (const r of leaf.ids[g]!) probes.push([k, r], [k, r + 1], [k, Math.max(0, r - 1)]) })
+    for (const k of leaf.keys) probes.push([k.slice(0, -1), 0], [k + 'a', leaf.ids[0]![0]!], [k + '\0', 0])
+    for (const [k, r] of probes) {
+      const a = raw(page, k, r)
+      const b = decoded(page, k, r)
+      if (JSON.stringify(a) !== JSON.stringify(b)) failures.push(`round ${round}: (${JSON.stringify(k)}, ${r}): raw ${JSON.stringify(a)}, decoded ${JSON.stringify(b)}`)
+      if (a.ok && a.value) present++
+    }
+    // Damage: one byte anywhere, a slot pointing elsewhere, the type of an internal page.
+    for (let d = 0; d < 6; d++) {
+      const bad = Buffer.from(page)
+      if (d === 0) bad[rng.int(P)] = rng.int(256)
+      else if (d === 1) bad.writeUInt16LE(rng.int(P + 10), 16 + 2 * rng.int(leaf.keys.length))
+      else if (d === 2) { bad[0] = PAGE_INTERNAL; bad[1] = 1 + rng.int(3) }
+      else bad[16 + rng.int(Math.min(P - 16, 2 * leaf.keys.length + 40))] ^= 1 << rng.int(8)
+      const [k, r] = probes[rng.int(probes.length)]!
+      const a = raw(bad, k, r)
+      const b = decoded(bad, k, r)
+      if (JSON.stringify(a) !== JSON.stringify(b)) failures.push(`round ${round}, damage ${d}: (${JSON.stringify(k)}, ${r}): raw ${JSON.stringify(a)}, decoded ${JSON.stringify(b)}`)
+      if (a.ok) answered++
+      else refused++
+    }
+  }
+  t.same(failures, [], `raw search and decoding agree (seed ${seed})`)
+  t.ok(present > 1000, `${present} probes found their pair`)
+  t.ok(refused > 1000 && answered > 500, `damaged pages: ${refused} refused by both, ${answered} answered by both`)
+})
