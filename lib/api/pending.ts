@@ -65,6 +65,11 @@ export class Pending {
     const sorted = [...this.map.keys()].sort()
     for (const k of sorted) {
       const c = this.map.get(k)!
+      if (c.del === null && c.ins !== null && c.ins.size === 1) {
+        // The usual case: one insert of the key.
+        for (const r of c.ins) { keys.push(k); ids.push(r); ins.push(true) }
+        continue
+      }
       const list: number[] = []
       if (c.ins) for (const r of c.ins) list.push(r)
       if (c.del) for (const r of c.del) list.push(r)

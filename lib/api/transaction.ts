@@ -58,9 +58,12 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   /** The starting log with the changes of `#merged` in. */
   #log: ChangeLog
   /** Changes not in `#log` yet. */
-  readonly #pending = new Pending()
-  /** Every change, against the starting state. */
-  readonly #all = new Pending()
+  #pending = new Pending()
+  /**
+   * Every change, against the starting state; null while nothing was merged into `#log` yet, when
+   * `#pending` holds every change (the usual case: the changes are sorted once, at finish()).
+   */
+  #all: Pending | null = null
   #active = true
   #changed = false
   #meta: Buffer | null | undefined = undefined
@@ -102,7 +105,13 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   #flush(): void {
     if (this.#pending.empty) return
     this.#log = this.#log.merge(this.#pending.toBatch())
-    this.#pending.clear()
+    if (this.#all === null) {
+      // From now on `#pending` holds only the changes after this merge.
+      this.#all = this.#pending
+      this.#pending = new Pending()
+    } else {
+      this.#pending.clear()
+    }
     this.#flushes++
   }
 
@@ -141,7 +150,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
       }
     }
     this.#pending.insert(k, r)
-    this.#all.insert(k, r)
+    this.#all?.insert(k, r)
     this.#journal?.push({ k, r, ins: true })
     this.#changed = true
     return true
@@ -152,7 +161,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.checkOpen()
     if (!this.#present(k, r)) return false
     this.#pending.delete(k, r)
-    this.#all.delete(k, r)
+    this.#all?.delete(k, r)
     this.#journal?.push({ k, r, ins: false })
     this.#changed = true
     return true
@@ -186,14 +195,15 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (j === null) throw new Error('internal error: rollback without a savepoint')
     // Each change recorded a pair absent (insert) or present (delete); its inverse is effective.
     const flushed = this.#flushes !== sp.flushes
+    const all = this.#all
     for (let i = j.length - 1; i >= 0; i--) {
       const u = j[i]!
-      if (u.ins) { this.#all.delete(u.k, u.r); if (!flushed) this.#pending.delete(u.k, u.r) }
-      else { this.#all.insert(u.k, u.r); if (!flushed) this.#pending.insert(u.k, u.r) }
+      if (u.ins) { all?.delete(u.k, u.r); if (!flushed) this.#pending.delete(u.k, u.r) }
+      else { all?.insert(u.k, u.r); if (!flushed) this.#pending.insert(u.k, u.r) }
     }
     if (flushed) {
-      // Part of the undone changes went into the log: rebuild it from the changes that remain.
-      this.#log = this.#all.empty ? this.#base.log : this.#base.log.merge(this.#all.toBatch())
+      // Part of the undone changes went into the log (so `all` is set): rebuild it from the changes that remain.
+      this.#log = all!.empty ? this.#base.log : this.#base.log.merge(all!.toBatch())
       this.#pending.clear()
     }
     j.length = 0
@@ -204,8 +214,13 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   /** Ends the transaction and returns its changes (with `meta`, what the commit needs). */
   finish(): TransactionResult {
     this.checkOpen()
-    this.#flush()
     this.#active = false
+    if (this.#all === null) {
+      // Nothing merged yet: the changes are the records, sorted once.
+      const records = this.#pending.toBatch()
+      return { records, log: this.#log.merge(records) }
+    }
+    this.#flush()
     return { records: this.#all.toBatch(), log: this.#log }
   }
 
@@ -213,7 +228,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   abandon(): void {
     this.#active = false
     this.#pending.clear()
-    this.#all.clear()
+    this.#all?.clear()
   }
 }
 
