@@ -23,8 +23,8 @@ const SPLIT_CHUNK = 32
 interface Chunk {
   readonly keys: readonly string[]
   readonly ids: readonly number[]
-  /** +1 or -1 per entry. */
-  readonly signs: readonly number[]
+  /** +1 or -1 per entry; null when every entry is +1 (only inserts: the usual case). */
+  readonly signs: readonly number[] | null
   /** Sum of signs. */
   readonly net: number
 }
@@ -99,7 +99,7 @@ export class ChangeLog {
     if (i < 0) return 0
     const c = this.chunks[i]!
     const j = chunkLowerBound(c, k, r)
-    return j < c.keys.length && c.keys[j] === k && c.ids[j] === r ? c.signs[j]! : 0
+    return j < c.keys.length && c.keys[j] === k && c.ids[j] === r ? signOf(c, j) : 0
   }
 
   /** Sum of the signs of the entries strictly below (k, r); r may be -1, fractional or Infinity. */
@@ -108,9 +108,7 @@ export class ChangeLog {
     if (i < 0) return 0
     const c = this.chunks[i]!
     const j = chunkLowerBound(c, k, r)
-    let net = this.prefixes().netStarts[i]!
-    for (let x = 0; x < j; x++) net += c.signs[x]!
-    return net
+    return this.prefixes().netStarts[i]! + netOf(c, j)
   }
 
   /** Index of the first entry ≥ (k, r). */
@@ -126,14 +124,12 @@ export class ChangeLog {
     const i = this.chunkAt(n)
     const c = this.chunks[i]!
     const p = this.prefixes()
-    let net = p.netStarts[i]!
-    for (let x = 0, end = n - p.starts[i]!; x < end; x++) net += c.signs[x]!
-    return net
+    return p.netStarts[i]! + netOf(c, n - p.starts[i]!)
   }
 
   keyAt(n: number): string { const i = this.chunkAt(n); return this.chunks[i]!.keys[n - this.starts![i]!]! }
   idAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.ids[n - this.starts![i]!]! }
-  signAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.signs[n - this.starts![i]!]! }
+  signAt(n: number): number { const i = this.chunkAt(n); return signOf(this.chunks[i]!, n - this.starts![i]!) }
 
   /** The pending changes of key k: rowIds inserted and deleted, ascending. */
   keyChanges(k: string): { ins: number[]; del: number[] } | null {
@@ -147,7 +143,7 @@ export class ChangeLog {
       const c = this.chunks[i]!
       const j = n - starts[i]!
       if (c.keys[j] !== k) break
-      if (c.signs[j]! > 0) ins.push(c.ids[j]!)
+      if (signOf(c, j) > 0) ins.push(c.ids[j]!)
       else del.push(c.ids[j]!)
     }
     return { ins, del }
@@ -159,7 +155,7 @@ export class ChangeLog {
     const ids: number[] = []
     const ins: boolean[] = []
     for (const c of this.chunks) {
-      for (let j = 0; j < c.keys.length; j++) { keys.push(c.keys[j]!); ids.push(c.ids[j]!); ins.push(c.signs[j]! > 0) }
+      for (let j = 0; j < c.keys.length; j++) { keys.push(c.keys[j]!); ids.push(c.ids[j]!); ins.push(signOf(c, j) > 0) }
     }
     return { keys, ids, ins }
   }
@@ -239,20 +235,36 @@ function chunkLowerBound(c: Chunk, k: string, r: number, from = 0): number {
   return lo
 }
 
-interface Entries { keys: string[]; ids: number[]; signs: number[]; net: number }
+function signOf(c: Chunk, j: number): number {
+  return c.signs === null ? 1 : c.signs[j]!
+}
+
+/** Sum of the signs of the first `j` entries of c. */
+function netOf(c: Chunk, j: number): number {
+  const signs = c.signs
+  if (signs === null) return j
+  let net = 0
+  for (let x = 0; x < j; x++) net += signs[x]!
+  return net
+}
+
+interface Entries { keys: string[]; ids: number[]; signs: number[] | null; net: number }
 
 /**
  * Merges changes [lo, hi) of b into chunk c (null: none), adjusting `acc` (the log's size and
  * net). Each change finds its place by binary search from the previous one, and the entries
  * between are copied without comparisons: a few changes into a full chunk cost a few searches
- * and one copy.
+ * and one copy, into arrays made at their largest size once (a cancelled entry leaves them shorter).
  */
 function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number, acc: { size: number; net: number }): Entries {
-  const keys: string[] = []
-  const ids: number[] = []
-  const signs: number[] = []
-  let net = c === null ? 0 : c.net
   const n = c === null ? 0 : c.keys.length
+  const cap = n + hi - lo
+  const keys: string[] = new Array(cap)
+  const ids: number[] = new Array(cap)
+  // Signs only once an entry is -1.
+  let signs: number[] | null = c?.signs == null ? null : new Array(cap)
+  let net = c === null ? 0 : c.net
+  let w = 0
   let j = 0
   for (let o = lo; o < hi; o++) {
     const k = b.keys[o]!
@@ -260,21 +272,29 @@ function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number, acc: { si
     const ins = b.ins[o]!
     if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
     const p = c === null ? 0 : chunkLowerBound(c, k, r, j)
-    for (; j < p; j++) { keys.push(c!.keys[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!) }
+    for (; j < p; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
     if (p < n && c!.keys[p] === k && c!.ids[p] === r) {
       // The same pair: an opposite change cancels the entry; the same change again cannot be effective.
-      if ((c!.signs[p]! > 0) === ins) throw new LogConflict(k, r, ins ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
+      if ((signOf(c!, p) > 0) === ins) throw new LogConflict(k, r, ins ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
       j++
       acc.size--
     } else {
-      keys.push(k); ids.push(r); signs.push(ins ? 1 : -1)
+      if (!ins && signs === null) { signs = new Array(cap); for (let x = 0; x < w; x++) signs[x] = 1 }
+      keys[w] = k; ids[w] = r
+      if (signs !== null) signs[w] = ins ? 1 : -1
+      w++
       acc.size++
     }
     // Either way the index gains (insert) or loses (delete) the pair.
     net += ins ? 1 : -1
     acc.net += ins ? 1 : -1
   }
-  for (; j < n; j++) { keys.push(c!.keys[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!) }
+  for (; j < n; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
+  keys.length = w
+  ids.length = w
+  if (signs !== null) signs.length = w
+  // Deletes all cancelled: only inserts remain.
+  if (net === w) signs = null
   return { keys, ids, signs, net }
 }
 
@@ -287,9 +307,13 @@ function pushChunks(out: Chunk[], e: Entries): void {
   for (let p = 0; p < pieces; p++) {
     const from = Math.floor((p * n) / pieces)
     const to = Math.floor(((p + 1) * n) / pieces)
-    const signs = e.signs.slice(from, to)
-    let net = 0
-    for (const s of signs) net += s
+    let signs = e.signs === null ? null : e.signs.slice(from, to)
+    let net = to - from
+    if (signs !== null) {
+      net = 0
+      for (const s of signs) net += s
+      if (net === to - from) signs = null
+    }
     out.push({ keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net })
   }
 }
