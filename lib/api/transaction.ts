@@ -39,8 +39,8 @@ export interface Savepoint {
   readonly meta: Buffer | null | undefined
 }
 
-/** One change since the last savepoint, to undo it. */
-interface Undo { k: string; r: number; ins: boolean }
+/** The changes since the last savepoint, to undo them: in three arrays, reused from savepoint to savepoint. */
+interface Journal { keys: string[]; ids: number[]; ins: boolean[] }
 
 /** What a finished transaction hands to the commit. */
 export interface TransactionResult {
@@ -68,7 +68,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   #changed = false
   #meta: Buffer | null | undefined = undefined
   /** The changes since the last savepoint (null: no savepoint taken). */
-  #journal: Undo[] | null = null
+  #journal: Journal | null = null
   /** How many times `#pending` was merged into `#log`. */
   #flushes = 0
 
@@ -151,9 +151,18 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     }
     this.#pending.insert(k, r)
     this.#all?.insert(k, r)
-    this.#journal?.push({ k, r, ins: true })
+    this.#note(k, r, true)
     this.#changed = true
     return true
+  }
+
+  /** Records a change in the journal, when a savepoint was taken. */
+  #note(k: string, r: number, ins: boolean): void {
+    const j = this.#journal
+    if (j === null) return
+    j.keys.push(k)
+    j.ids.push(r)
+    j.ins.push(ins)
   }
 
   /** Removes the encoded pair; false when it was absent. */
@@ -162,7 +171,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (!this.#present(k, r)) return false
     this.#pending.delete(k, r)
     this.#all?.delete(k, r)
-    this.#journal?.push({ k, r, ins: false })
+    this.#note(k, r, false)
     this.#changed = true
     return true
   }
@@ -183,8 +192,9 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
    */
   savepoint(): Savepoint {
     this.checkOpen()
-    if (this.#journal === null) this.#journal = []
-    else this.#journal.length = 0
+    const j = this.#journal
+    if (j === null) this.#journal = { keys: [], ids: [], ins: [] }
+    else { j.keys.length = 0; j.ids.length = 0; j.ins.length = 0 }
     return { log: this.#log, flushes: this.#flushes, changed: this.#changed, meta: this.#meta }
   }
 
@@ -196,17 +206,20 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     // Each change recorded a pair absent (insert) or present (delete); its inverse is effective.
     const flushed = this.#flushes !== sp.flushes
     const all = this.#all
-    for (let i = j.length - 1; i >= 0; i--) {
-      const u = j[i]!
-      if (u.ins) { all?.delete(u.k, u.r); if (!flushed) this.#pending.delete(u.k, u.r) }
-      else { all?.insert(u.k, u.r); if (!flushed) this.#pending.insert(u.k, u.r) }
+    for (let i = j.keys.length - 1; i >= 0; i--) {
+      const k = j.keys[i]!
+      const r = j.ids[i]!
+      if (j.ins[i]) { all?.delete(k, r); if (!flushed) this.#pending.delete(k, r) }
+      else { all?.insert(k, r); if (!flushed) this.#pending.insert(k, r) }
     }
     if (flushed) {
       // Part of the undone changes went into the log (so `all` is set): rebuild it from the changes that remain.
       this.#log = all!.empty ? this.#base.log : this.#base.log.merge(all!.toBatch())
       this.#pending.clear()
     }
-    j.length = 0
+    j.keys.length = 0
+    j.ids.length = 0
+    j.ins.length = 0
     this.#changed = sp.changed
     this.#meta = sp.meta
   }
