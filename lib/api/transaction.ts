@@ -14,6 +14,7 @@ import type { Key, KeyCodec } from '../keys.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
 import { mergedCountLess, mergedHas } from '../tree/merged.ts'
+import type { MergedTree } from '../tree/merged.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import { Pending } from './pending.ts'
 import type { KeyBounds, RangeOptions } from './range-options.ts'
@@ -69,6 +70,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   #meta: Buffer | null | undefined = undefined
   /** The changes since the last savepoint (null: no savepoint taken). */
   #journal: Journal | null = null
+  #mergedView: MergedTree | null = null
   /** How many times `#pending` was merged into `#log`. */
   #flushes = 0
 
@@ -115,8 +117,11 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.#flushes++
   }
 
-  #merged(): { src: NodeSource; tree: TreeRoot; log: ChangeLog } {
-    return { src: this.#base.src, tree: this.#base.tree, log: this.#log }
+  /** The tree and `#log`, as merged reads take them (one object while `#log` stays the same). */
+  #merged(): MergedTree {
+    const m = this.#mergedView
+    if (m !== null && m.log === this.#log) return m
+    return this.#mergedView = { src: this.#base.src, tree: this.#base.tree, log: this.#log }
   }
 
   #present(k: string, r: number): boolean {
