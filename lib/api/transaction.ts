@@ -40,8 +40,11 @@ export interface Savepoint {
   readonly meta: Buffer | null | undefined
 }
 
-/** The changes since the last savepoint, to undo them: in three arrays, reused from savepoint to savepoint. */
-interface Journal { keys: string[]; ids: number[]; ins: boolean[] }
+/**
+ * The changes since the last savepoint, to undo them: the first `n` entries of three arrays,
+ * reused from savepoint to savepoint.
+ */
+interface Journal { keys: string[]; ids: number[]; ins: boolean[]; n: number }
 
 /** What a finished transaction hands to the commit. */
 export interface TransactionResult {
@@ -165,9 +168,8 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   #note(k: string, r: number, ins: boolean): void {
     const j = this.#journal
     if (j === null) return
-    j.keys.push(k)
-    j.ids.push(r)
-    j.ins.push(ins)
+    const n = j.n++
+    if (n < j.keys.length) { j.keys[n] = k; j.ids[n] = r; j.ins[n] = ins } else { j.keys.push(k); j.ids.push(r); j.ins.push(ins) }
   }
 
   /** Removes the encoded pair; false when it was absent. */
@@ -198,8 +200,8 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   savepoint(): Savepoint {
     this.checkOpen()
     const j = this.#journal
-    if (j === null) this.#journal = { keys: [], ids: [], ins: [] }
-    else { j.keys.length = 0; j.ids.length = 0; j.ins.length = 0 }
+    if (j === null) this.#journal = { keys: [], ids: [], ins: [], n: 0 }
+    else j.n = 0
     return { log: this.#log, flushes: this.#flushes, changed: this.#changed, meta: this.#meta }
   }
 
@@ -211,7 +213,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     // Each change recorded a pair absent (insert) or present (delete); its inverse is effective.
     const flushed = this.#flushes !== sp.flushes
     const all = this.#all
-    for (let i = j.keys.length - 1; i >= 0; i--) {
+    for (let i = j.n - 1; i >= 0; i--) {
       const k = j.keys[i]!
       const r = j.ids[i]!
       if (j.ins[i]) { all?.delete(k, r); if (!flushed) this.#pending.delete(k, r) }
@@ -222,9 +224,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
       this.#log = all!.empty ? this.#base.log : this.#base.log.merge(all!.toBatch())
       this.#pending.clear()
     }
-    j.keys.length = 0
-    j.ids.length = 0
-    j.ins.length = 0
+    j.n = 0
     this.#changed = sp.changed
     this.#meta = sp.meta
   }

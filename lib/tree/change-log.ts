@@ -42,6 +42,9 @@ export class LogConflict extends Error {
 
 export class ChangeLog {
   private readonly chunks: readonly Chunk[]
+  /** The first pair of each chunk, side by side, for the search of chunkFor. */
+  private readonly firstKeys: readonly string[]
+  private readonly firstIds: readonly number[]
   /** starts[i]: entries before chunk i; netStarts[i]: sum of signs before chunk i (made on first use). */
   private starts: Float64Array | null = null
   private netStarts: Float64Array | null = null
@@ -54,6 +57,12 @@ export class ChangeLog {
 
   private constructor(chunks: Chunk[], size: number, net: number) {
     this.chunks = chunks
+    const n = chunks.length
+    const firstKeys: string[] = new Array(n)
+    const firstIds: number[] = new Array(n)
+    for (let i = 0; i < n; i++) { const c = chunks[i]!; firstKeys[i] = c.keys[0]!; firstIds[i] = c.ids[0]! }
+    this.firstKeys = firstKeys
+    this.firstIds = firstIds
     this.size = size
     this.net = net
   }
@@ -185,19 +194,20 @@ export class ChangeLog {
    * by default) when none after it is; -1 if empty.
    */
   private chunkFor(k: string, r: number, from = 0): number {
-    const chunks = this.chunks
-    if (chunks.length === 0) return -1
+    const keys = this.firstKeys
+    if (keys.length === 0) return -1
+    const ids = this.firstIds
     let lo = from
-    let hi = chunks.length - 1
+    let hi = keys.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
-      const c = chunks[mid]!
-      const ck = c.keys[0]!
-      if (ck < k || (ck === k && c.ids[0]! <= r)) lo = mid
+      const ck = keys[mid]!
+      if (ck < k || (ck === k && ids[mid]! <= r)) lo = mid
       else hi = mid - 1
     }
     return lo
   }
+
 
   /** The chunk holding entry n (0 ≤ n < size). */
   private chunkAt(n: number): number {
@@ -290,9 +300,12 @@ function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number, acc: { si
     acc.net += ins ? 1 : -1
   }
   for (; j < n; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
-  keys.length = w
-  ids.length = w
-  if (signs !== null) signs.length = w
+  if (w < cap) {
+    // Some changes cancelled entries.
+    keys.length = w
+    ids.length = w
+    if (signs !== null) signs.length = w
+  }
   // Deletes all cancelled: only inserts remain.
   if (net === w) signs = null
   return { keys, ids, signs, net }
