@@ -136,7 +136,7 @@ try {
   for (let r = 0; r < RUNS; r++) {
     results.overwrite!.push(pageSyncs('overwrite.bin', true))
     results.append!.push(pageSyncs('append.bin', false))
-    const runs: [string, IndexClass | null, Record<string, unknown>][] = [['before', Before, {}], ['off', Index, { preallocate: false }], ['on', Index, {}]]
+    const runs: [string, IndexClass | null, Record<string, unknown>][] = [['before', Before, {}], ['off', Index, { preallocate: false }], ['on', Index, { preallocate: true }]]
     const line: string[] = []
     for (const [label, I, opts] of runs) {
       if (I === null) continue
@@ -152,7 +152,7 @@ try {
   const rows: [string, string][] = [
     ['4 KiB overwrite + fdatasync', 'overwrite'], ['4 KiB append + fdatasync', 'append'],
     ...(Before === null ? [] : [['W5, before (--before)', 'before'] as [string, string]]),
-    ['W5, preallocate: false (default)', 'off'], ['W5, preallocate: true', 'on'],
+    ['W5, preallocate: false', 'off'], ['W5, preallocate: true (default)', 'on'],
   ]
   console.log('| figure | per second | p50 µs | p99 µs | p99/p50 |')
   console.log('|---|---:|---:|---:|---:|')

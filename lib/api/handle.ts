@@ -17,7 +17,7 @@ import { CommitWriter } from '../store/commit-writer.ts'
 import type { CommitContent } from '../store/commit-writer.ts'
 import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
-import { NO_PENDING, chainLivePages, inChain } from '../store/log-chain.ts'
+import { NO_PENDING, carriedRecords, chainLivePages, inChain } from '../store/log-chain.ts'
 import type { PendingState } from '../store/log-chain.ts'
 import { applyBatch } from '../tree/apply.ts'
 import { countCommits } from '../store/history.ts'
@@ -31,6 +31,8 @@ import { nodeVfs } from '../store/vfs.ts'
 import { compactIndex } from './compact.ts'
 import type { CompactOptions, CompactResult } from './compact.ts'
 import { fileHistory } from './history.ts'
+import { backupFile } from './backup.ts'
+import type { BackupOptions, BackupResult } from './backup.ts'
 import type { CommitInfo } from './history.ts'
 import { buildIndexFile } from './build.ts'
 import type { Pair } from './build.ts'
@@ -198,6 +200,15 @@ export class Index<K extends Key = string> extends ReadView<K> {
   /** The commits still in the file, newest first (opened at the first step, closed at the end). */
   static history(path: string): Generator<CommitInfo> {
     return fileHistory(path)
+  }
+
+  /**
+   * Copies the file at its newest commit to the new file `dest`, durably, while writers go on
+   * (it takes no lock, and nobody waits for it). The copy is always whole: it ends at its
+   * commit page, so a live copy never needs taking again.
+   */
+  static backup(path: string, dest: string, options?: BackupOptions): BackupResult {
+    return backupFile(path, dest, options)
   }
 
   /**
@@ -519,6 +530,18 @@ export class Index<K extends Key = string> extends ReadView<K> {
     const meta = newMeta === undefined ? prev.meta : newMeta
     const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
       (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
+    const carried = logging ? carriedRecords(this.f, prev, pend, records, meta?.length ?? 0) : null
+    if (carried !== null) {
+      // prev leaves the chain: the new commit holds its records and links where prev did.
+      w.appendLog(carried, meta)
+      return {
+        content: {
+          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net, livePages: prev.livePages + w.logPages, meta,
+          logPrevHead: prev.logPrev, chainBefore: prev.chainRecords - prev.logRecords,
+        },
+        next: c => ({ log, pages: pend.pages, head: c }),
+      }
+    }
     if (logging) {
       w.appendLog(records, meta)
       return {

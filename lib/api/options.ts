@@ -23,11 +23,12 @@ export interface OpenOptions {
   /** 'full' (default): every commit is durable when the call returns (one or two fdatasyncs, FORMAT.md §8). 'none': no syncs; unsafe on power loss. */
   durability?: Durability
   /**
-   * true: a commit that needs space extends the file with zeros for the commits after it (an
-   * eighth of the file, from 256 pages to 64 MiB; FORMAT.md §8), so most commits overwrite space
-   * already allocated and their fdatasync has no file size to update. false (default): every
-   * commit extends the file by its own pages (zeros another handle preallocated are still used),
-   * so a copy made while writers commit always opens whole at some commit (README, backups).
+   * true (default): a commit that needs space extends the file with zeros for the commits after
+   * it (an eighth of the file, from 16 pages to 64 MiB; FORMAT.md §8), so most commits overwrite
+   * space already allocated and their fdatasync has no file size to update. false: every commit
+   * extends the file by its own pages (zeros another handle preallocated are still used), so a
+   * plain copy of the file made while writers commit opens whole at some commit (README,
+   * "Backing up"; Index.backup copies whole either way).
    */
   preallocate?: boolean
   /** How long a writer waits for the write lock before LOCKED (default 10000). */
@@ -173,7 +174,7 @@ export function resolveOpenOptions(o: unknown, what = 'Index.open options'): Res
     keyEncoding: encoding(r.keyEncoding),
     pageSize: pageSize(r.pageSize),
     durability: durability(r.durability),
-    preallocate: bool(r.preallocate, 'preallocate') ?? false,
+    preallocate: bool(r.preallocate, 'preallocate') ?? true,
     lockTimeoutMs: nonNegative(r.lockTimeoutMs, 'lockTimeoutMs', 10000),
     cacheBytes: nonNegative(r.cacheBytes, 'cacheBytes', 64 * 1024 * 1024),
     maxStalenessMs: nonNegative(r.maxStalenessMs, 'maxStalenessMs', 0),

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { TailrootError } from '../errors.ts'
 import type { Command } from './command.ts'
 import { usageLine } from './command.ts'
+import { backup } from './backup.ts'
 import { compact } from './compact.ts'
 import { dump } from './dump.ts'
 import { EXIT_DAMAGE, EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, UsageError, exitCodeOf } from './exit-codes.ts'
@@ -19,7 +20,7 @@ import type { CliStreams } from './output.ts'
 import { stats } from './stats.ts'
 import { verify } from './verify.ts'
 
-export const COMMANDS: readonly Command[] = [stats, verify, dump, get, load, compact, history]
+export const COMMANDS: readonly Command[] = [stats, verify, dump, get, load, compact, backup, history]
 
 function version(): string {
   // lib/cli/main.ts in a checkout, dist/cli/main.js in the package: the package.json is two up.
@@ -32,7 +33,7 @@ function overview(): string {
   return `usage: tailroot <command> <file> [options]
        tailroot <command> --help | tailroot --help | tailroot --version
 
-tailroot ${version()}: inspect, check, load and compact tailroot index files.
+tailroot ${version()}: inspect, check, load, compact and back up tailroot index files.
 
 commands:
 ${COMMANDS.map(c => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}

@@ -129,6 +129,13 @@ export const LOG_OP_INSERT = 1
 export const DEFAULT_MAX_PENDING = 131072
 /** Bytes of log pages and commit pages a pending chain holds before a commit folds it. */
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024
+/**
+ * Most records a commit carries forward from the head of its chain (§10, "Carrying records
+ * forward"): carrying re-encodes them at each commit, so a commit costs more with more of them,
+ * while the chain gains a page per CARRY_MAX_RECORDS changes of single-change commits instead of
+ * one per commit. A writer's policy; readers check none of it.
+ */
+export const CARRY_MAX_RECORDS = 16
 
 export const MAX_ROW_ID = Number.MAX_SAFE_INTEGER
 export const MAX_PAGE_NO = 0xffffffff
@@ -153,7 +160,7 @@ export function isValidPageSize(n: unknown): n is number {
 }
 
 // Preallocation (§8, "Preallocation and the tail"): a writer's policy, not a rule readers check.
-/** The smallest extension, in pages (1 MiB at 4 KiB pages). */
-export const PREALLOC_MIN_PAGES = 256
+/** The smallest extension, in pages (64 KiB at 4 KiB pages). */
+export const PREALLOC_MIN_PAGES = 16
 /** The largest extension, in bytes (64 MiB), unless PREALLOC_MIN_PAGES pages are more. */
 export const PREALLOC_MAX_BYTES = 67108864

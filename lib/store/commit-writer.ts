@@ -54,11 +54,11 @@ export const ONE_SYNC_MAX_BYTES = FLUSH_BYTES
  * Where a commit ending at page `end` (exclusive) extends the file to when it needs space: an
  * eighth of the file more, at least PREALLOC_MIN_PAGES and at most PREALLOC_MAX_BYTES, so the
  * number of extensions grows with the logarithm of the size up to 512 MiB, then linearly (one
- * per 64 MiB), and no file carries more than 64 MiB or an eighth of itself of zeros.
+ * per 64 MiB), and no file carries more than 64 MiB of zeros, or more than an eighth of itself
+ * once it has 128 pages.
  */
 export function preallocEnd(end: number, pageSize: number): number {
-  const most = Math.max(PREALLOC_MIN_PAGES, Math.floor(PREALLOC_MAX_BYTES / pageSize))
-  const chunk = Math.min(most, Math.max(PREALLOC_MIN_PAGES, Math.ceil(end / 8)))
+  const chunk = Math.min(Math.floor(PREALLOC_MAX_BYTES / pageSize), Math.max(PREALLOC_MIN_PAGES, Math.ceil(end / 8)))
   return Math.min(end + chunk, MAX_PAGE_NO + 1)
 }
 

@@ -8,11 +8,13 @@
  * already inserted, a delete of one already deleted) are CORRUPT.
  */
 import { corrupt } from '../errors.ts'
-import { decodeCommit } from '../format/commit.ts'
+import { CARRY_MAX_RECORDS } from '../format/constants.ts'
+import { decodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
-import { decodeLogPage, readRecords } from '../format/log-records.ts'
+import { decodeLogPage, readRecords, recordsSize } from '../format/log-records.ts'
 import { DecodeError } from '../format/page.ts'
 import type { Batch } from '../tree/batch.ts'
+import { CarryConflict, carry, difference } from '../tree/carry.ts'
 import { ChangeLog, LogConflict } from '../tree/change-log.ts'
 import type { IndexFile } from './file.ts'
 
@@ -31,6 +33,10 @@ export const NO_PENDING: PendingState = Object.freeze({ log: ChangeLog.EMPTY, pa
 export function pendingOf(f: IndexFile, c: Commit, known?: { commit: Commit; state: PendingState }): PendingState {
   if (c.logHead === 0) return NO_PENDING
   const stop = known !== undefined && known.state.head !== null && known.commit.root === c.root ? known.state.head : null
+  if (stop !== null) {
+    const carried = pendingAfterCarry(f, c, known!)
+    if (carried !== null) return carried
+  }
   const chain: Commit[] = []
   let records = 0
   let p = c.logHead
@@ -109,4 +115,52 @@ export function recordsOf(f: IndexFile, c: Commit): Batch {
   }
   if (out.keys.length !== c.logRecords) throw corrupt(f.path, c.page, `holds ${out.keys.length} change records where it counts ${c.logRecords}`)
   return out
+}
+
+/**
+ * The pending state of `c` when the head of its chain, N, carried the records of `known`'s head H
+ * forward (FORMAT.md §10, "Carrying records forward"): N and H both link to the same earlier
+ * commit, so the changes from H's state to N's are the difference of their records, and applying
+ * them to `known`'s changes costs the size of two commit pages, not of the chain. Null when `c`
+ * is not such a commit (then the chain is read as usual), or H is no longer in the file as it was.
+ */
+function pendingAfterCarry(f: IndexFile, c: Commit, known: { commit: Commit; state: PendingState }): PendingState | null {
+  const h = known.state.head!
+  if (c.logHead <= h.page || h.logPages !== 0) return null
+  const n = c.logHead === c.page ? c : commitAt(f, c.logHead, c)
+  if (n.logHead !== n.page || n.logRecords === 0 || n.logPages !== 0 || n.logPrev !== h.logPrev || n.root !== c.root || n.height !== c.height) return null
+  const still = decodeCommit(f.readPages(h.page, 1), h.page, f.header.fileId, f.formatVersion)
+  if (still === null || !sameCommit(still, h)) return null
+  const chainRecords = known.commit.chainRecords - h.logRecords + n.logRecords
+  if (c.chainRecords !== chainRecords) {
+    throw corrupt(f.path, c.page, `its pending chain holds ${chainRecords} change records where the commit counts ${c.chainRecords}`)
+  }
+  let log: ChangeLog
+  try {
+    log = known.state.log.merge(difference(recordsOf(f, h), recordsOf(f, n)))
+  } catch (err) {
+    if (err instanceof LogConflict || err instanceof CarryConflict) throw corrupt(f.path, n.page, `change record (${JSON.stringify(err.key.slice(0, 40))}, ${err.rowId}): ${err.message}`)
+    throw err
+  }
+  return { log, pages: known.state.pages, head: n }
+}
+
+/**
+ * The records of the next commit when it carries those of `prev` forward (FORMAT.md §10,
+ * "Carrying records forward"): `prev` heads its chain with records in its commit page, and its
+ * records merged with `own` (net against `prev`) fit in the next commit page beside `metaLength`
+ * bytes of meta. Null when the next commit should link to `prev` instead.
+ */
+export function carriedRecords(f: IndexFile, prev: Commit, pend: PendingState, own: Batch, metaLength: number): Batch | null {
+  if (own.keys.length === 0 || !inChain(prev) || prev.logPages !== 0 || pend.head === null || pend.head.page !== prev.page) return null
+  if (prev.logRecords + own.keys.length > CARRY_MAX_RECORDS) return null
+  let merged: Batch
+  try {
+    merged = carry(recordsOf(f, prev), own)
+  } catch (err) {
+    if (err instanceof CarryConflict) throw corrupt(f.path, prev.page, `change record (${JSON.stringify(err.key.slice(0, 40))}, ${err.rowId}) is ${err.message}`)
+    throw err
+  }
+  if (merged.keys.length === 0 || recordsSize(merged) > inlineCapacity(f.pageSize, f.formatVersion, metaLength)) return null
+  return merged
 }

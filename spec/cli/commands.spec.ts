@@ -85,7 +85,7 @@ t.test('failures exit 4 with one line: missing file, not an index, a damaged hea
   const text = path.join(dir, 'text.idx')
   fs.writeFileSync(text, 'just some text\n'.repeat(500))
   for (const cmd of COMMANDS.filter(c => c.name !== 'load').map(c => c.name)) {
-    const extra = cmd === 'get' ? ['k'] : []
+    const extra = cmd === 'get' ? ['k'] : cmd === 'backup' ? [path.join(dir, 'out.idx')] : []
     const a = await cli([cmd, missing, ...extra])
     t.equal(a.code, 4, `${cmd}: missing file`)
     oneLine(t, a.stderr, new RegExp(`^tailroot: ${cmd}: .*missing\\.idx: no such index file`), `${cmd} missing`)
@@ -104,15 +104,15 @@ t.test('stats: text and exactly the documented JSON fields', async t => {
   t.equal(j.code, 0)
   const s = JSON.parse(j.stdout)
   t.same(Object.keys(s), [...STATS_FIELDS, 'pendingChanges', 'tailBytes'], 'the fields, in order, then the additions')
-  // The first commit (pages 1 and 2) preallocated 256 pages after its own (FORMAT.md §8).
-  t.match(s, { entries: 6, keys: 3, height: 1, pageSize: 4096, keyEncoding: 'utf8', unique: false, sequence: 6, commits: 6, pagesLive: 1, pagesTotal: 13, fileBytes: 259 * 4096, liveBytes: 3 * 4096, tailBytes: 246 * 4096 })
+  // The first commit (pages 1 and 2) preallocated 16 pages after its own (FORMAT.md §8).
+  t.match(s, { entries: 6, keys: 3, height: 1, pageSize: 4096, keyEncoding: 'utf8', unique: false, sequence: 6, commits: 6, pagesLive: 1, pagesTotal: 13, fileBytes: 19 * 4096, liveBytes: 3 * 4096, tailBytes: 6 * 4096 })
   t.ok(zerosFrom(file, 13 * 4096), 'only zeros follow the newest commit')
   t.ok(Math.abs(s.garbageRatio - 10 / 13) < 1e-9, 'garbage ratio: of the pages up to the newest commit, the zeros after it are not garbage')
   t.ok(!Number.isNaN(Date.parse(s.lastCommitTime)) && s.lastCommitTime === new Date(s.lastCommitTime).toISOString(), 'an ISO time')
   t.equal(j.stdout.trimEnd().split('\n').length, 1, 'one JSON document')
   const txt = await cli(['stats', file])
   t.equal(txt.code, 0)
-  t.match(txt.stdout, /^entries: +6\nkeys: +3\n[^]*file bytes: +1,060,864\ntail bytes: +1,007,616\n[^]*garbage ratio: +76\.9%\n/)
+  t.match(txt.stdout, /^entries: +6\nkeys: +3\n[^]*file bytes: +77,824\ntail bytes: +24,576\n[^]*garbage ratio: +76\.9%\n/)
   const empty = path.join(dir, 'empty.idx')
   Index.open(empty, { preallocate: true }).close()
   t.match(JSON.parse((await cli(['stats', empty, '--json'])).stdout), { entries: 0, keys: 0, sequence: 0, commits: 0, lastCommitTime: null })
@@ -216,7 +216,7 @@ t.test('compact: reports bytes before and after; keeps the content', async t => 
   const r = JSON.parse(j.stdout)
   t.same(Object.keys(r), ['bytesBefore', 'bytesAfter', 'pages', 'entries', 'sequence', 'replaced', 'ms'])
   // Before: 13 pages up to the newest commit, then the zeros preallocated after it.
-  t.match(r, { bytesBefore: 259 * 4096, bytesAfter: 3 * 4096, pages: 1, entries: 6, sequence: 6, replaced: true })
+  t.match(r, { bytesBefore: 19 * 4096, bytesAfter: 3 * 4096, pages: 1, entries: 6, sequence: 6, replaced: true })
   t.equal(fs.statSync(file).size, 3 * 4096, 'the compacted file is not preallocated')
   t.equal((await cli(['dump', file])).stdout, want)
   const again = await cli(['compact', file])
@@ -225,10 +225,10 @@ t.test('compact: reports bytes before and after; keeps the content', async t => 
   const idx = Index.open(other, { preallocate: true, maxPendingChanges: 0 })
   for (let i = 0; i < 10; i++) idx.insert(`k${i}`, i)
   idx.close()
-  // 21 pages up to the newest commit (86,016 bytes), then the zeros the first commit preallocated.
-  t.equal(fs.statSync(other).size, 259 * 4096)
+  // 21 pages up to the newest commit (86,016 bytes), then the zeros its commits preallocated (two extensions of 16 pages).
+  t.equal(fs.statSync(other).size, 37 * 4096)
   t.ok(zerosFrom(other, 21 * 4096), 'only zeros follow the newest commit')
-  t.match((await cli(['compact', other])).stdout, /^compacted .*o\.idx: 1,060,864 -> 12,288 bytes \(98\.8% smaller\), 1 live pages, 10 entries, sequence 10, \d+ ms\n$/)
+  t.match((await cli(['compact', other])).stdout, /^compacted .*o\.idx: 151,552 -> 12,288 bytes \(91\.9% smaller\), 1 live pages, 10 entries, sequence 10, \d+ ms\n$/)
   t.same(fs.readdirSync(dir).sort(), ['o.idx', 'o.idx.lock', 's.idx', 's.idx.lock'])
   t.end()
 })

@@ -4,9 +4,10 @@
 // cut at chosen points of every kind of commit (one sync, two syncs, durability 'none', a commit
 // of one page); then with real copies, made in odd-sized chunks and with copyFileSync, while two
 // writer processes commit. spec/crash/power-cut.spec.ts cuts files at every page boundary and
-// inside every page; this spec checks the backup procedure the README gives. With preallocation
-// (preallocate: true; off by default) a copy made while a commit writes may also lack pages of
-// that commit (read while still zeros): verify refuses such a copy, and the procedure copies again.
+// inside every page; this spec checks the backup procedures the README gives. With preallocation
+// (preallocate: true, the default) a plain copy made while a commit writes may also lack pages of
+// that commit (read while still zeros): verify refuses such a copy, and the procedure copies
+// again. Index.backup copies up to a commit page it found first, so its copies never need that.
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -141,79 +142,93 @@ t.test('with preallocation, a copy that read a commit\'s first pages while still
   t.ok(refused > 0 && refused < cases, `verify refused ${refused} of ${cases} such copies (copy again then) and accepted the others, whole at the commit before`)
 })
 
-t.test('copies made while two writer processes commit open at one of their commits and verify', async t => {
-  const seed = Rng.seedFromEnv()
-  const rng = new Rng(seed)
-  t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
-  const dir = tmpDir(t)
-  const file = path.join(dir, 'live.idx')
-  Index.open(file).close()
-  const go = path.join(dir, 'go')
-  // Two processes take turns, so most commits are written with two syncs; each keeps an invariant
-  // that holds at every commit (pair-writer: 'tx' and 'tx-mirror' hold the same rowIds;
-  // auto-writer: 'auto' holds 0..n-1).
-  const writers = [runChild('pair-writer', [file, seed, 4000, go]), runChild('auto-writer', [file, seed + 1, 4000, go])]
-  if (!await startTogether(t, writers, go, seed)) return
-  await Promise.all(writers.map(w => w.waitFor(l => l.startsWith('ack '), 60_000, 'a first commit')))
+for (const preallocate of [false, true]) {
+  t.test(`copies made while two writer processes commit (preallocate: ${preallocate}) open at one of their commits and verify; Index.backup copies verify the first time`, async t => {
+    const seed = Rng.seedFromEnv()
+    const rng = new Rng(seed)
+    t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
+    const dir = tmpDir(t)
+    const file = path.join(dir, 'live.idx')
+    Index.open(file).close()
+    const go = path.join(dir, 'go')
+    // Two processes take turns, so most commits are written with two syncs; each keeps an invariant
+    // that holds at every commit (pair-writer: 'tx' and 'tx-mirror' hold the same rowIds;
+    // auto-writer: 'auto' holds 0..n-1).
+    const pre = preallocate ? 'on' : 'off'
+    const writers = [runChild('pair-writer', [file, seed, 4000, go, pre]), runChild('auto-writer', [file, seed + 1, 4000, go, pre])]
+    if (!await startTogether(t, writers, go, seed)) return
+    await Promise.all(writers.map(w => w.waitFor(l => l.startsWith('ack '), 60_000, 'a first commit')))
 
-  const copies: string[] = []
-  const running = (): boolean => writers.some(w => w.proc.exitCode === null && w.proc.signalCode === null)
-  /** One copy, made as a slow `cp` (chunks that end inside pages, pauses between them) or with copyFileSync. */
-  const copyOnce = async (copy: string, slow: boolean): Promise<void> => {
-    if (!slow) return fs.copyFileSync(file, copy)
-    const src = await fs.promises.open(file, 'r')
-    const dst = await fs.promises.open(copy, 'w')
-    const chunk = Buffer.alloc(16 * 4096 + 517)
-    for (let pos = 0; ;) {
-      const { bytesRead } = await src.read(chunk, 0, chunk.length, pos)
-      if (bytesRead === 0) break
-      await dst.write(chunk, 0, bytesRead, pos)
-      pos += bytesRead
-      if (rng.next() < 0.3) await sleep(rng.int(3))
+    const copies: string[] = []
+    const backups: string[] = []
+    const running = (): boolean => writers.some(w => w.proc.exitCode === null && w.proc.signalCode === null)
+    /** One copy, made as a slow `cp` (chunks that end inside pages, pauses between them) or with copyFileSync. */
+    const copyOnce = async (copy: string, slow: boolean): Promise<void> => {
+      if (!slow) return fs.copyFileSync(file, copy)
+      const src = await fs.promises.open(file, 'r')
+      const dst = await fs.promises.open(copy, 'w')
+      const chunk = Buffer.alloc(16 * 4096 + 517)
+      for (let pos = 0; ;) {
+        const { bytesRead } = await src.read(chunk, 0, chunk.length, pos)
+        if (bytesRead === 0) break
+        await dst.write(chunk, 0, bytesRead, pos)
+        pos += bytesRead
+        if (rng.next() < 0.3) await sleep(rng.int(3))
+      }
+      await src.close()
+      await dst.close()
     }
-    await src.close()
-    await dst.close()
-  }
-  // The README's procedure: copy, verify, and copy again when verify refuses the copy. With
-  // preallocation a commit can write pages both behind a copy in progress (read while still
-  // zeros) and ahead of it; verify finds the pages such a copy lacks (the spec above shows it).
-  // These writers do not preallocate, so no copy may need taking again (checked below).
-  let retaken = 0
-  while (running() && copies.length < 40) {
-    const copy = path.join(dir, `copy-${copies.length}.idx`)
-    for (let attempt = 0; attempt < 5; attempt++) {
-      await copyOnce(copy, copies.length % 2 === 0)
-      if (Index.verify(copy).ok) break
-      retaken++
+    // The README's procedure for a plain copy: copy, verify, and copy again when verify refuses
+    // it. With preallocation a commit can write pages both behind a copy in progress (read while
+    // still zeros) and ahead of it; verify finds the pages such a copy lacks (the spec above shows
+    // it). Without, no copy may need taking again (checked below). Index.backup never needs it.
+    let retaken = 0
+    let backupsRefused = 0
+    while (running() && copies.length < 40) {
+      const copy = path.join(dir, `copy-${copies.length}.idx`)
+      for (let attempt = 0; attempt < 5; attempt++) {
+        if (attempt > 0) fs.rmSync(copy)
+        await copyOnce(copy, copies.length % 2 === 0)
+        if (Index.verify(copy).ok) break
+        retaken++
+      }
+      copies.push(copy)
+      const backup = path.join(dir, `backup-${backups.length}.idx`)
+      const r = Index.backup(file, backup)
+      if (!Index.verify(backup).ok) backupsRefused++
+      t.equal(fs.statSync(backup).size, r.bytes, `${path.basename(backup)} is ${r.bytes} bytes, as Index.backup says`)
+      backups.push(backup)
+      await sleep(50 + rng.int(50)) // copies spread over the writers' run
     }
-    copies.push(copy)
-    await sleep(50 + rng.int(50)) // copies spread over the writers' run
-  }
-  for (const w of writers) {
-    const e = await w.exited
-    t.equal(e.code, 0, `${w.name} ends cleanly: ${w.stderr.slice(-500)}`)
-  }
-  const final = Index.open(file, { readOnly: true })
-  const finalSequence = final.sequence
-  final.close()
+    for (const w of writers) {
+      const e = await w.exited
+      t.equal(e.code, 0, `${w.name} ends cleanly: ${w.stderr.slice(-500)}`)
+    }
+    const final = Index.open(file, { readOnly: true })
+    const finalSequence = final.sequence
+    final.close()
 
-  let torn = 0
-  let earlier = 0
-  for (const copy of copies) {
-    const idx = Index.open(copy, { readOnly: true })
-    const s = idx.stats()
-    // Zeros preallocated after the newest commit are not a torn commit; anything else is.
-    if (fs.readFileSync(copy).subarray((s.commitPage + 1) * s.pageSize).some(b => b !== 0)) torn++
-    if (idx.sequence < finalSequence) earlier++
-    t.strictSame(idx.get('tx'), idx.get('tx-mirror'), `${path.basename(copy)} (commit ${idx.sequence}): 'tx' and 'tx-mirror' agree (seed ${seed})`)
-    const auto = idx.get('auto')
-    t.ok(auto.every((r, i) => r === i), `${path.basename(copy)}: 'auto' holds 0..${auto.length - 1} (seed ${seed})`)
-    idx.close()
-    const v = Index.verify(copy)
-    t.ok(v.ok, `${path.basename(copy)} verifies (seed ${seed}): ${JSON.stringify(v.errors).slice(0, 500)}`)
-  }
-  t.ok(copies.length >= 4, `${copies.length} copies made while the writers ran`)
-  t.ok(earlier > 0, `${earlier} copies hold an earlier commit than the file's last (${finalSequence})`)
-  t.equal(retaken, 0, 'the writers do not preallocate (the default), so every copy verified the first time')
-  t.comment(`${copies.length} copies (${retaken} retaken after verify refused them), ${earlier} at an earlier commit, ${torn} with non-zero bytes after their newest whole commit`)
-})
+    let torn = 0
+    let earlier = 0
+    for (const copy of [...copies, ...backups]) {
+      const idx = Index.open(copy, { readOnly: true })
+      const s = idx.stats()
+      const bytes = fs.readFileSync(copy)
+      // Zeros preallocated after the newest commit are not a torn commit; anything else is.
+      if (bytes.subarray((s.commitPage + 1) * s.pageSize).some(b => b !== 0)) torn++
+      if (backups.includes(copy)) t.equal(bytes.length, (s.commitPage + 1) * s.pageSize, `${path.basename(copy)} ends at its commit page`)
+      if (idx.sequence < finalSequence) earlier++
+      t.strictSame(idx.get('tx'), idx.get('tx-mirror'), `${path.basename(copy)} (commit ${idx.sequence}): 'tx' and 'tx-mirror' agree (seed ${seed})`)
+      const auto = idx.get('auto')
+      t.ok(auto.every((r, i) => r === i), `${path.basename(copy)}: 'auto' holds 0..${auto.length - 1} (seed ${seed})`)
+      idx.close()
+      const v = Index.verify(copy)
+      t.ok(v.ok, `${path.basename(copy)} verifies (seed ${seed}): ${JSON.stringify(v.errors).slice(0, 500)}`)
+    }
+    t.ok(copies.length >= 4, `${copies.length} copies made while the writers ran`)
+    t.ok(earlier > 0, `${earlier} copies hold an earlier commit than the file's last (${finalSequence})`)
+    t.equal(backupsRefused, 0, 'every Index.backup copy verified the first time')
+    if (!preallocate) t.equal(retaken, 0, 'the writers do not preallocate, so every plain copy verified the first time')
+    t.comment(`${copies.length} copies (${retaken} retaken after verify refused them), ${backups.length} backups, ${earlier} at an earlier commit, ${torn} with non-zero bytes after their newest whole commit`)
+  })
+}

@@ -10,6 +10,7 @@ import { maxKeyBytes } from '../../format/constants.ts'
 import type { TypedKey } from '../../format/typed-key.ts'
 import type { Key } from '../../keys.ts'
 import type { VerifyProgress, VerifyResult } from '../../verify.ts'
+import type { BackupOptions, BackupResult } from '../backup.ts'
 import type { CompactOptions, CompactResult } from '../compact.ts'
 import { Index, openSetFile, queueTransaction, runTransaction } from '../handle.ts'
 import type { IndexStats } from '../handle.ts'
@@ -94,6 +95,11 @@ export class IndexSet {
   /** Index.compact: every named index is rewritten in the one copy. */
   static compact(path: string, options?: CompactOptions): CompactResult {
     return Index.compact(path, options)
+  }
+
+  /** Index.backup: the copy holds every named index at the set's newest commit. */
+  static backup(path: string, dest: string, options?: BackupOptions): BackupResult {
+    return Index.backup(path, dest, options)
   }
 
   get pageSize(): number { return this.#raw.pageSize }

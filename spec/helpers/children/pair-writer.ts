@@ -3,7 +3,7 @@
  * the pairs ('tx', i) and ('tx-mirror', i) together (inserts both, or deletes both), so
  * count('tx') === count('tx-mirror') holds at every commit boundary and nowhere else.
  *
- * Arguments: <file> <seed> <durationMs> <goFile>. Waits for <goFile>, then commits for durationMs.
+ * Arguments: <file> <seed> <durationMs> <goFile> [<preallocate: on|off>, default the library's]. Waits for <goFile>, then commits for durationMs.
  * Output: `ready`, then `ack +i <sequence>` or `ack -i <sequence>` after each commit returned,
  * then `done <commits>`; `bad <message>` if its own reads break the invariant.
  */
@@ -16,7 +16,8 @@ function main(): void {
   const file = arg(0, 'file')
   const rng = new Rng(Number(arg(1, 'seed')))
   const duration = Number(arg(2, 'durationMs'))
-  const idx = Index.open(file)
+  const pre = process.argv[6]
+  const idx = Index.open(file, pre === undefined ? {} : { preallocate: pre === 'on' })
   say('ready')
   waitForFile(arg(3, 'goFile'), 120_000)
   const end = Date.now() + duration

@@ -1,0 +1,32 @@
+/** A Vfs over node:fs that counts the calls of the files it opens (reads, bytes read, sizes, writes). */
+import type { FileIdentity, Vfs, VfsFile } from '../../lib/index.ts'
+import { nodeVfs } from '../../lib/store/vfs.ts'
+
+export class CountingVfs implements Vfs {
+  reads = 0
+  readBytes = 0
+  sizes = 0
+  writes = 0
+  reset(): void { this.reads = 0; this.readBytes = 0; this.sizes = 0; this.writes = 0 }
+  open(file: string, writable: boolean): VfsFile {
+    const inner = nodeVfs.open(file, writable)
+    const self = this
+    return {
+      read(buf: Buffer, position: number): number { self.reads++; self.readBytes += buf.length; return inner.read(buf, position) },
+      write(buf: Buffer, position: number): void { self.writes++; inner.write(buf, position) },
+      datasync(): void { inner.datasync() },
+      datasyncAsync(): Promise<void> { return inner.datasyncAsync!() },
+      size(): number { self.sizes++; return inner.size() },
+      identity(): FileIdentity { return inner.identity() },
+      truncate(length: number): void { inner.truncate(length) },
+      close(): void { inner.close() },
+    }
+  }
+  identity(file: string): FileIdentity | null { return nodeVfs.identity(file) }
+  createExclusive(file: string, bytes: Buffer): boolean { return nodeVfs.createExclusive(file, bytes) }
+  publish(tmp: string, file: string): boolean { return nodeVfs.publish(tmp, file) }
+  openLock(file: string, create: boolean) { return nodeVfs.openLock(file, create) }
+  remove(file: string): void { nodeVfs.remove(file) }
+  replace(tmp: string, file: string): void { nodeVfs.replace(tmp, file) }
+  list(dir: string): string[] { return nodeVfs.list(dir) }
+}
