@@ -437,9 +437,9 @@ export class Index<K extends Key = string> extends ReadView<K> {
       unlock: () => this.lock?.release(),
       // lockForGroup made the look under the lock; nothing can commit while the group holds it.
       begin: () => this.txBase(),
-      run: <T>(tx: Transaction<K>, fn: () => T): T => {
-        this.tx = tx
-        try { return fn() } finally { this.tx = null }
+      run: <T>(c: TransactionControl<K>, fn: (tx: Transaction<K>, c: TransactionControl<K>) => T): T => {
+        this.tx = c.tx
+        try { return fn(c.tx, c) } finally { this.tx = null }
       },
       commit: (records, log, meta) => this.writeCommitAsync(records, log, meta),
     }

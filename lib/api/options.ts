@@ -259,8 +259,11 @@ export function transactionOptions(o: unknown, what: string, pageSize: number): 
 }
 
 /** Checks the options of an asynchronous write (`meta` only for transactionAsync). */
+/** The checked options of a call given none (shared: nothing changes it). */
+const NO_OPTIONS: CheckedTransactionOptions = Object.freeze({})
+
 export function asyncOptions(o: unknown, what: string, allowMeta: boolean, pageSize: number): CheckedTransactionOptions {
-  if (o === undefined) return {}
+  if (o === undefined) return NO_OPTIONS
   const r = optionsObject(o, what, allowMeta ? ['signal', 'meta'] : ['signal'])
   const signal = r.signal
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(`${what}: option signal must be an AbortSignal, got ${given(signal)}`)

@@ -1,16 +1,19 @@
 /**
  * A transaction's changes not yet applied to its tree. Each recorded insert is of a pair absent
  * from the tree and each delete of a pair present in it, so counts adjust by simple arithmetic.
+ *
+ * A key's changes are, in the usual case of one insert, just that rowId (a number, no objects);
+ * any other mix is a KeyChanges with sets of inserted and deleted rowIds.
  */
 import type { Batch } from '../tree/batch.ts'
 
-interface KeyChanges {
+export interface KeyChanges {
   ins: Set<number> | null
   del: Set<number> | null
 }
 
 export class Pending {
-  private map = new Map<string, KeyChanges>()
+  private map = new Map<string, number | KeyChanges>()
   /** Net change in the number of entries. */
   delta = 0
   ops = 0
@@ -20,41 +23,60 @@ export class Pending {
   /** 1 = inserted, -1 = deleted, 0 = untouched here. */
   state(k: string, r: number): number {
     const c = this.map.get(k)
-    if (!c) return 0
+    if (c === undefined) return 0
+    if (typeof c === 'number') return c === r ? 1 : 0
     if (c.ins?.has(r)) return 1
     if (c.del?.has(r)) return -1
     return 0
   }
 
   changes(k: string): KeyChanges | undefined {
-    return this.map.get(k)
+    const c = this.map.get(k)
+    return typeof c === 'number' ? { ins: new Set([c]), del: null } : c
   }
 
   keyDelta(k: string): number {
     const c = this.map.get(k)
-    return c ? (c.ins?.size ?? 0) - (c.del?.size ?? 0) : 0
+    if (c === undefined) return 0
+    if (typeof c === 'number') return 1
+    return (c.ins?.size ?? 0) - (c.del?.size ?? 0)
   }
 
-  private entry(k: string): KeyChanges {
-    let c = this.map.get(k)
-    if (!c) { c = { ins: null, del: null }; this.map.set(k, c) }
-    return c
+  /** The changes of key k as sets (made when it held a single insert). */
+  private sets(k: string): KeyChanges {
+    const c = this.map.get(k)
+    if (typeof c === 'object') return c
+    const s: KeyChanges = { ins: c === undefined ? null : new Set([c]), del: null }
+    this.map.set(k, s)
+    return s
   }
 
   /** Records an insert of a pair that is currently absent. */
   insert(k: string, r: number): void {
-    const c = this.entry(k)
+    this.delta++
+    if (!this.map.has(k)) {
+      this.map.set(k, r)
+      this.ops++
+      return
+    }
+    const c = this.sets(k)
     if (c.del?.delete(r)) this.ops--
     else { (c.ins ??= new Set()).add(r); this.ops++ }
-    this.delta++
   }
 
   /** Records a delete of a pair that is currently present. */
   delete(k: string, r: number): void {
-    const c = this.entry(k)
+    this.delta--
+    const one = this.map.get(k)
+    if (one === r) {
+      // Undoes the key's single insert.
+      this.map.delete(k)
+      this.ops--
+      return
+    }
+    const c = this.sets(k)
     if (c.ins?.delete(r)) this.ops--
     else { (c.del ??= new Set()).add(r); this.ops++ }
-    this.delta--
   }
 
   /** The changes as a sorted batch. */
@@ -65,6 +87,11 @@ export class Pending {
     const sorted = [...this.map.keys()].sort()
     for (const k of sorted) {
       const c = this.map.get(k)!
+      if (typeof c === 'number') {
+        // The usual case: one insert of the key.
+        keys.push(k); ids.push(c); ins.push(true)
+        continue
+      }
       const list: number[] = []
       if (c.ins) for (const r of c.ins) list.push(r)
       if (c.del) for (const r of c.del) list.push(r)

@@ -14,6 +14,7 @@ import type { Key, KeyCodec } from '../keys.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
 import { mergedCountLess, mergedHas } from '../tree/merged.ts'
+import type { MergedTree } from '../tree/merged.ts'
 import type { NodeSource, TreeRoot } from '../tree/source.ts'
 import { Pending } from './pending.ts'
 import type { KeyBounds, RangeOptions } from './range-options.ts'
@@ -39,8 +40,11 @@ export interface Savepoint {
   readonly meta: Buffer | null | undefined
 }
 
-/** One change since the last savepoint, to undo it. */
-interface Undo { k: string; r: number; ins: boolean }
+/**
+ * The changes since the last savepoint, to undo them: the first `n` entries of three arrays,
+ * reused from savepoint to savepoint.
+ */
+interface Journal { keys: string[]; ids: number[]; ins: boolean[]; n: number }
 
 /** What a finished transaction hands to the commit. */
 export interface TransactionResult {
@@ -58,14 +62,18 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   /** The starting log with the changes of `#merged` in. */
   #log: ChangeLog
   /** Changes not in `#log` yet. */
-  readonly #pending = new Pending()
-  /** Every change, against the starting state. */
-  readonly #all = new Pending()
+  #pending = new Pending()
+  /**
+   * Every change, against the starting state; null while nothing was merged into `#log` yet, when
+   * `#pending` holds every change (the usual case: the changes are sorted once, at finish()).
+   */
+  #all: Pending | null = null
   #active = true
   #changed = false
   #meta: Buffer | null | undefined = undefined
   /** The changes since the last savepoint (null: no savepoint taken). */
-  #journal: Undo[] | null = null
+  #journal: Journal | null = null
+  #mergedView: MergedTree | null = null
   /** How many times `#pending` was merged into `#log`. */
   #flushes = 0
 
@@ -102,12 +110,21 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   #flush(): void {
     if (this.#pending.empty) return
     this.#log = this.#log.merge(this.#pending.toBatch())
-    this.#pending.clear()
+    if (this.#all === null) {
+      // From now on `#pending` holds only the changes after this merge.
+      this.#all = this.#pending
+      this.#pending = new Pending()
+    } else {
+      this.#pending.clear()
+    }
     this.#flushes++
   }
 
-  #merged(): { src: NodeSource; tree: TreeRoot; log: ChangeLog } {
-    return { src: this.#base.src, tree: this.#base.tree, log: this.#log }
+  /** The tree and `#log`, as merged reads take them (one object while `#log` stays the same). */
+  #merged(): MergedTree {
+    const m = this.#mergedView
+    if (m !== null && m.log === this.#log) return m
+    return this.#mergedView = { src: this.#base.src, tree: this.#base.tree, log: this.#log }
   }
 
   #present(k: string, r: number): boolean {
@@ -141,10 +158,18 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
       }
     }
     this.#pending.insert(k, r)
-    this.#all.insert(k, r)
-    this.#journal?.push({ k, r, ins: true })
+    this.#all?.insert(k, r)
+    this.#note(k, r, true)
     this.#changed = true
     return true
+  }
+
+  /** Records a change in the journal, when a savepoint was taken. */
+  #note(k: string, r: number, ins: boolean): void {
+    const j = this.#journal
+    if (j === null) return
+    const n = j.n++
+    if (n < j.keys.length) { j.keys[n] = k; j.ids[n] = r; j.ins[n] = ins } else { j.keys.push(k); j.ids.push(r); j.ins.push(ins) }
   }
 
   /** Removes the encoded pair; false when it was absent. */
@@ -152,8 +177,8 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     this.checkOpen()
     if (!this.#present(k, r)) return false
     this.#pending.delete(k, r)
-    this.#all.delete(k, r)
-    this.#journal?.push({ k, r, ins: false })
+    this.#all?.delete(k, r)
+    this.#note(k, r, false)
     this.#changed = true
     return true
   }
@@ -174,8 +199,9 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
    */
   savepoint(): Savepoint {
     this.checkOpen()
-    if (this.#journal === null) this.#journal = []
-    else this.#journal.length = 0
+    const j = this.#journal
+    if (j === null) this.#journal = { keys: [], ids: [], ins: [], n: 0 }
+    else j.n = 0
     return { log: this.#log, flushes: this.#flushes, changed: this.#changed, meta: this.#meta }
   }
 
@@ -186,17 +212,19 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
     if (j === null) throw new Error('internal error: rollback without a savepoint')
     // Each change recorded a pair absent (insert) or present (delete); its inverse is effective.
     const flushed = this.#flushes !== sp.flushes
-    for (let i = j.length - 1; i >= 0; i--) {
-      const u = j[i]!
-      if (u.ins) { this.#all.delete(u.k, u.r); if (!flushed) this.#pending.delete(u.k, u.r) }
-      else { this.#all.insert(u.k, u.r); if (!flushed) this.#pending.insert(u.k, u.r) }
+    const all = this.#all
+    for (let i = j.n - 1; i >= 0; i--) {
+      const k = j.keys[i]!
+      const r = j.ids[i]!
+      if (j.ins[i]) { all?.delete(k, r); if (!flushed) this.#pending.delete(k, r) }
+      else { all?.insert(k, r); if (!flushed) this.#pending.insert(k, r) }
     }
     if (flushed) {
-      // Part of the undone changes went into the log: rebuild it from the changes that remain.
-      this.#log = this.#all.empty ? this.#base.log : this.#base.log.merge(this.#all.toBatch())
+      // Part of the undone changes went into the log (so `all` is set): rebuild it from the changes that remain.
+      this.#log = all!.empty ? this.#base.log : this.#base.log.merge(all!.toBatch())
       this.#pending.clear()
     }
-    j.length = 0
+    j.n = 0
     this.#changed = sp.changed
     this.#meta = sp.meta
   }
@@ -204,8 +232,13 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   /** Ends the transaction and returns its changes (with `meta`, what the commit needs). */
   finish(): TransactionResult {
     this.checkOpen()
-    this.#flush()
     this.#active = false
+    if (this.#all === null) {
+      // Nothing merged yet: the changes are the records, sorted once.
+      const records = this.#pending.toBatch()
+      return { records, log: this.#log.merge(records) }
+    }
+    this.#flush()
     return { records: this.#all.toBatch(), log: this.#log }
   }
 
@@ -213,7 +246,7 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
   abandon(): void {
     this.#active = false
     this.#pending.clear()
-    this.#all.clear()
+    this.#all?.clear()
   }
 }
 

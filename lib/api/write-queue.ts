@@ -30,8 +30,8 @@ export interface GroupHost<K extends Key> {
   unlock(): void
   /** Under the lock: the state the group's first call reads. */
   begin(): TransactionBase
-  /** Runs a call's callback with `tx` as the handle's running transaction. */
-  run<T>(tx: Transaction<K>, fn: () => T): T
+  /** Runs a call's callback, `fn(c.tx, c)`, with `c.tx` as the handle's running transaction. */
+  run<T>(c: TransactionControl<K>, fn: (tx: Transaction<K>, c: TransactionControl<K>) => T): T
   /**
    * Writes the group's net changes as one commit and makes it durable; after it resolves, the
    * handle reads the commit. Rejects when nothing was committed, or the outcome is in doubt.
@@ -52,7 +52,8 @@ interface Call<K extends Key> {
   waiters: (() => void)[] | null
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown }
+/** The outcomes of a group's calls: ok[i], and the value (ok) or error of call i in results[i]. */
+interface Outcomes { ok: boolean[]; results: unknown[] }
 
 export interface QueueOptions {
   signal?: AbortSignal | undefined
@@ -118,9 +119,9 @@ export class WriteQueue<K extends Key> {
   close(): void {
     this.closed = true
     const err = closedError(this.host.path)
-    for (const c of this.queue.splice(0)) this.settle(c, { ok: false, err })
+    for (const c of this.queue.splice(0)) this.settle(c, false, err)
     if (this.waiting !== null) {
-      for (const c of this.waiting.splice(0)) this.settle(c, { ok: false, err })
+      for (const c of this.waiting.splice(0)) this.settle(c, false, err)
       this.stopWait?.abort(err)
     }
   }
@@ -144,7 +145,7 @@ export class WriteQueue<K extends Key> {
     } else {
       return
     }
-    this.settle(call, { ok: false, err })
+    this.settle(call, false, err)
   }
 
   private schedule(): void {
@@ -163,7 +164,7 @@ export class WriteQueue<K extends Key> {
       }
     } catch (err) {
       // runGroup settles its own calls; this only guards against an internal error.
-      for (const c of [...this.live]) this.settle(c, { ok: false, err })
+      for (const c of [...this.live]) this.settle(c, false, err)
       this.queue = []
     } finally {
       this.draining = false
@@ -181,62 +182,65 @@ export class WriteQueue<K extends Key> {
       await this.host.lock(stop.signal)
     } catch (err) {
       // LOCKED, IO, or stopped because close() or aborts emptied the group.
-      for (const c of group.splice(0)) this.settle(c, { ok: false, err })
+      for (const c of group.splice(0)) this.settle(c, false, err)
       return
     } finally {
       this.waiting = null
       this.stopWait = null
     }
-    let outcomes: Outcome[]
+    let outcomes: Outcomes
     try {
       // Calls that came while the group waited join it.
       if (group.length < MAX_GROUP_CALLS && !this.closed) group.push(...this.queue.splice(0, MAX_GROUP_CALLS - group.length))
       if (group.length === 0) return
       for (const c of group) this.detach(c)
       const r = this.apply(group)
-      outcomes = r.outcomes
+      outcomes = r
       if (r.changed) await this.host.commit(r.records, r.log, r.meta)
     } catch (err) {
-      for (const c of group) this.settle(c, { ok: false, err })
+      for (const c of group) this.settle(c, false, err)
       return
     } finally {
       this.host.unlock()
     }
-    for (let i = 0; i < group.length; i++) this.settle(group[i]!, outcomes[i]!)
+    for (let i = 0; i < group.length; i++) this.settle(group[i]!, outcomes.ok[i]!, outcomes.results[i])
   }
 
   /**
    * Runs the calls in order in one transaction over the newest state, each from a savepoint it
    * goes back to when the call throws; returns each call's outcome and their changes.
    */
-  private apply(group: Call<K>[]): { outcomes: Outcome[]; records: Batch; log: ChangeLog; meta: Buffer | null | undefined; changed: boolean } {
+  private apply(group: Call<K>[]): Outcomes & { records: Batch; log: ChangeLog; meta: Buffer | null | undefined; changed: boolean } {
     const c = new TransactionControl<K>(this.host.begin())
-    const outcomes: Outcome[] = []
+    const ok: boolean[] = []
+    const results: unknown[] = []
     for (const call of group) {
       const sp = c.savepoint()
       let value: unknown
       try {
         // In call order: the group's commit stores the last meta of a call that did not throw.
         if (call.meta !== undefined) c.setMeta(call.meta)
-        value = this.host.run(c.tx, () => call.fn(c.tx, c))
+        value = this.host.run(c, call.fn)
         if (isThenable(value)) {
           ;(value as PromiseLike<unknown>).then(undefined, () => {})
           throw invalid(`${this.host.path}: the transaction callback returned a promise; it must be synchronous (nothing was written)`)
         }
       } catch (err) {
         c.rollback(sp)
-        outcomes.push({ ok: false, err })
+        ok.push(false)
+        results.push(err)
         continue
       }
-      outcomes.push({ ok: true, value })
+      ok.push(true)
+      results.push(value)
     }
     if (!c.changed) {
       c.abandon()
-      return { outcomes, records: { keys: [], ids: [], ins: [] }, log: ChangeLog.EMPTY, meta: undefined, changed: false }
+      return { ok, results, records: { keys: [], ids: [], ins: [] }, log: ChangeLog.EMPTY, meta: undefined, changed: false }
     }
     const meta = c.meta
     const { records, log } = c.finish()
-    return { outcomes, records, log, meta, changed: true }
+    return { ok, results, records, log, meta, changed: true }
   }
 
   private detach(c: Call<K>): void {
@@ -246,11 +250,12 @@ export class WriteQueue<K extends Key> {
     }
   }
 
-  private settle(c: Call<K>, o: Outcome): void {
+  /** Settles call c: resolves it with `result` when `ok`, else rejects it with `result`. */
+  private settle(c: Call<K>, ok: boolean, result: unknown): void {
     if (!this.live.delete(c)) return
     this.detach(c)
-    if (o.ok) c.resolve(o.value)
-    else c.reject(o.err)
+    if (ok) c.resolve(result)
+    else c.reject(result)
     if (c.waiters !== null) for (const w of c.waiters) w()
   }
 }

@@ -12,18 +12,19 @@ import type { Batch } from './batch.ts'
 
 /**
  * Entries per chunk above which a rewritten chunk is split. A merge copies every chunk it
- * changes and shares the rest: a group commit of changes to many random keys changes about one
- * chunk per change, so small chunks keep its cost near (changes × chunk size) whatever the log's
- * length; a merge also copies the list of chunks, so they are not smaller than this.
+ * changes and shares the rest, and copies the list of chunks: a group commit of changes to many
+ * random keys changes about one chunk per change, so its cost is near (changes × chunk size +
+ * chunks). Small chunks keep the first term low; the list copy is a plain copy of references.
  */
-const MAX_CHUNK = 128
+const MAX_CHUNK = 48
 /** Entries per piece when a chunk is split. */
-const SPLIT_CHUNK = 64
+const SPLIT_CHUNK = 32
 
 interface Chunk {
   readonly keys: readonly string[]
   readonly ids: readonly number[]
-  readonly signs: Int8Array
+  /** +1 or -1 per entry; null when every entry is +1 (only inserts: the usual case). */
+  readonly signs: readonly number[] | null
   /** Sum of signs. */
   readonly net: number
 }
@@ -41,31 +42,28 @@ export class LogConflict extends Error {
 
 export class ChangeLog {
   private readonly chunks: readonly Chunk[]
-  /** starts[i]: entries before chunk i; netStarts[i]: sum of signs before chunk i. */
-  private readonly starts: readonly number[]
-  private readonly netStarts: readonly number[]
+  /** The first pair of each chunk, side by side, for the search of chunkFor. */
+  private readonly firstKeys: readonly string[]
+  private readonly firstIds: readonly number[]
+  /** starts[i]: entries before chunk i; netStarts[i]: sum of signs before chunk i (made on first use). */
+  private starts: Float64Array | null = null
+  private netStarts: Float64Array | null = null
   /** Number of entries. */
   readonly size: number
   /** Sum of signs: the index holds tree.count + net pairs. */
   readonly net: number
 
-  static readonly EMPTY = new ChangeLog([])
+  static readonly EMPTY = new ChangeLog([], 0, 0)
 
-  private constructor(chunks: Chunk[]) {
+  private constructor(chunks: Chunk[], size: number, net: number) {
     this.chunks = chunks
-    const starts: number[] = []
-    const netStarts: number[] = []
-    let n = 0
-    let net = 0
-    for (const c of chunks) {
-      starts.push(n)
-      netStarts.push(net)
-      n += c.keys.length
-      net += c.net
-    }
-    this.starts = starts
-    this.netStarts = netStarts
-    this.size = n
+    const n = chunks.length
+    const firstKeys: string[] = new Array(n)
+    const firstIds: number[] = new Array(n)
+    for (let i = 0; i < n; i++) { const c = chunks[i]!; firstKeys[i] = c.keys[0]!; firstIds[i] = c.ids[0]! }
+    this.firstKeys = firstKeys
+    this.firstIds = firstIds
+    this.size = size
     this.net = net
   }
 
@@ -80,8 +78,12 @@ export class ChangeLog {
   merge(b: Batch, from = 0, to = b.keys.length): ChangeLog {
     if (from >= to) return this
     const chunks = this.chunks
-    if (chunks.length === 0) return new ChangeLog(buildChunks(mergeChunk(null, b, from, to)))
     const out: Chunk[] = []
+    const acc = { size: this.size, net: this.net }
+    if (chunks.length === 0) {
+      pushChunks(out, mergeChunk(null, b, from, to, acc))
+      return new ChangeLog(out, acc.size, acc.net)
+    }
     let o = from
     let i = 0
     while (o < to) {
@@ -92,12 +94,12 @@ export class ChangeLog {
       for (; i < c; i++) out.push(chunks[i]!)
       const next = chunks[c + 1]
       const end = next === undefined ? to : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
-      for (const x of buildChunks(mergeChunk(chunks[c]!, b, o, end))) out.push(x)
+      pushChunks(out, mergeChunk(chunks[c]!, b, o, end, acc))
       o = end
       i = c + 1
     }
     for (; i < chunks.length; i++) out.push(chunks[i]!)
-    return new ChangeLog(out)
+    return new ChangeLog(out, acc.size, acc.net)
   }
 
   /** +1 when the pair was inserted, -1 when deleted, 0 when it has no pending change. */
@@ -106,7 +108,7 @@ export class ChangeLog {
     if (i < 0) return 0
     const c = this.chunks[i]!
     const j = chunkLowerBound(c, k, r)
-    return j < c.keys.length && c.keys[j] === k && c.ids[j] === r ? c.signs[j]! : 0
+    return j < c.keys.length && c.keys[j] === k && c.ids[j] === r ? signOf(c, j) : 0
   }
 
   /** Sum of the signs of the entries strictly below (k, r); r may be -1, fractional or Infinity. */
@@ -115,16 +117,14 @@ export class ChangeLog {
     if (i < 0) return 0
     const c = this.chunks[i]!
     const j = chunkLowerBound(c, k, r)
-    let net = this.netStarts[i]!
-    for (let x = 0; x < j; x++) net += c.signs[x]!
-    return net
+    return this.prefixes().netStarts[i]! + netOf(c, j)
   }
 
   /** Index of the first entry ≥ (k, r). */
   lowerBound(k: string, r: number): number {
     const i = this.chunkFor(k, r)
     if (i < 0) return 0
-    return this.starts[i]! + chunkLowerBound(this.chunks[i]!, k, r)
+    return this.prefixes().starts[i]! + chunkLowerBound(this.chunks[i]!, k, r)
   }
 
   /** Sum of the signs of entries [0, n). */
@@ -132,14 +132,13 @@ export class ChangeLog {
     if (n >= this.size) return this.net
     const i = this.chunkAt(n)
     const c = this.chunks[i]!
-    let net = this.netStarts[i]!
-    for (let x = 0, end = n - this.starts[i]!; x < end; x++) net += c.signs[x]!
-    return net
+    const p = this.prefixes()
+    return p.netStarts[i]! + netOf(c, n - p.starts[i]!)
   }
 
-  keyAt(n: number): string { const i = this.chunkAt(n); return this.chunks[i]!.keys[n - this.starts[i]!]! }
-  idAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.ids[n - this.starts[i]!]! }
-  signAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.signs[n - this.starts[i]!]! }
+  keyAt(n: number): string { const i = this.chunkAt(n); return this.chunks[i]!.keys[n - this.starts![i]!]! }
+  idAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.ids[n - this.starts![i]!]! }
+  signAt(n: number): number { const i = this.chunkAt(n); return signOf(this.chunks[i]!, n - this.starts![i]!) }
 
   /** The pending changes of key k: rowIds inserted and deleted, ascending. */
   keyChanges(k: string): { ins: number[]; del: number[] } | null {
@@ -147,12 +146,13 @@ export class ChangeLog {
     if (n >= this.size || this.keyAt(n) !== k) return null
     const ins: number[] = []
     const del: number[] = []
+    const starts = this.starts!
     for (; n < this.size; n++) {
       const i = this.chunkAt(n)
       const c = this.chunks[i]!
-      const j = n - this.starts[i]!
+      const j = n - starts[i]!
       if (c.keys[j] !== k) break
-      if (c.signs[j]! > 0) ins.push(c.ids[j]!)
+      if (signOf(c, j) > 0) ins.push(c.ids[j]!)
       else del.push(c.ids[j]!)
     }
     return { ins, del }
@@ -164,9 +164,29 @@ export class ChangeLog {
     const ids: number[] = []
     const ins: boolean[] = []
     for (const c of this.chunks) {
-      for (let j = 0; j < c.keys.length; j++) { keys.push(c.keys[j]!); ids.push(c.ids[j]!); ins.push(c.signs[j]! > 0) }
+      for (let j = 0; j < c.keys.length; j++) { keys.push(c.keys[j]!); ids.push(c.ids[j]!); ins.push(signOf(c, j) > 0) }
     }
     return { keys, ids, ins }
+  }
+
+  /** The entries and net before each chunk, made on first use (a merge does not need them). */
+  private prefixes(): { starts: Float64Array; netStarts: Float64Array } {
+    if (this.starts === null || this.netStarts === null) {
+      const chunks = this.chunks
+      const starts = new Float64Array(chunks.length)
+      const netStarts = new Float64Array(chunks.length)
+      let n = 0
+      let net = 0
+      for (let i = 0; i < chunks.length; i++) {
+        starts[i] = n
+        netStarts[i] = net
+        n += chunks[i]!.keys.length
+        net += chunks[i]!.net
+      }
+      this.starts = starts
+      this.netStarts = netStarts
+    }
+    return { starts: this.starts, netStarts: this.netStarts }
   }
 
   /**
@@ -174,22 +194,24 @@ export class ChangeLog {
    * by default) when none after it is; -1 if empty.
    */
   private chunkFor(k: string, r: number, from = 0): number {
-    const chunks = this.chunks
-    if (chunks.length === 0) return -1
+    const keys = this.firstKeys
+    if (keys.length === 0) return -1
+    const ids = this.firstIds
     let lo = from
-    let hi = chunks.length - 1
+    let hi = keys.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
-      const c = chunks[mid]!
-      if (comparePair(c.keys[0]!, c.ids[0]!, k, r) <= 0) lo = mid
+      const ck = keys[mid]!
+      if (ck < k || (ck === k && ids[mid]! <= r)) lo = mid
       else hi = mid - 1
     }
     return lo
   }
 
+
   /** The chunk holding entry n (0 ≤ n < size). */
   private chunkAt(n: number): number {
-    const starts = this.starts
+    const starts = this.prefixes().starts
     let lo = 0
     let hi = starts.length - 1
     while (lo < hi) {
@@ -211,61 +233,100 @@ function lowerBound(b: Batch, lo: number, hi: number, k: string, r: number): num
 }
 
 function chunkLowerBound(c: Chunk, k: string, r: number, from = 0): number {
+  const keys = c.keys
   let lo = from
-  let hi = c.keys.length
+  let hi = keys.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (comparePair(c.keys[mid]!, c.ids[mid]!, k, r) < 0) lo = mid + 1
+    const mk = keys[mid]!
+    if (mk < k || (mk === k && c.ids[mid]! < r)) lo = mid + 1
     else hi = mid
   }
   return lo
 }
 
-interface Entries { keys: string[]; ids: number[]; signs: number[] }
+function signOf(c: Chunk, j: number): number {
+  return c.signs === null ? 1 : c.signs[j]!
+}
+
+/** Sum of the signs of the first `j` entries of c. */
+function netOf(c: Chunk, j: number): number {
+  const signs = c.signs
+  if (signs === null) return j
+  let net = 0
+  for (let x = 0; x < j; x++) net += signs[x]!
+  return net
+}
+
+interface Entries { keys: string[]; ids: number[]; signs: number[] | null; net: number }
 
 /**
- * Merges changes [lo, hi) of b into chunk c (null: none). Each change finds its place by binary
- * search from the previous one, and the entries between are copied without comparisons: a few
- * changes into a full chunk cost a few searches and one copy.
+ * Merges changes [lo, hi) of b into chunk c (null: none), adjusting `acc` (the log's size and
+ * net). Each change finds its place by binary search from the previous one, and the entries
+ * between are copied without comparisons: a few changes into a full chunk cost a few searches
+ * and one copy, into arrays made at their largest size once (a cancelled entry leaves them shorter).
  */
-function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number): Entries {
-  const keys: string[] = []
-  const ids: number[] = []
-  const signs: number[] = []
-  const n = c ? c.keys.length : 0
+function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number, acc: { size: number; net: number }): Entries {
+  const n = c === null ? 0 : c.keys.length
+  const cap = n + hi - lo
+  const keys: string[] = new Array(cap)
+  const ids: number[] = new Array(cap)
+  // Signs only once an entry is -1.
+  let signs: number[] | null = c?.signs == null ? null : new Array(cap)
+  let net = c === null ? 0 : c.net
+  let w = 0
   let j = 0
   for (let o = lo; o < hi; o++) {
     const k = b.keys[o]!
     const r = b.ids[o]!
+    const ins = b.ins[o]!
     if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
     const p = c === null ? 0 : chunkLowerBound(c, k, r, j)
-    for (; j < p; j++) { keys.push(c!.keys[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!) }
+    for (; j < p; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
     if (p < n && c!.keys[p] === k && c!.ids[p] === r) {
       // The same pair: an opposite change cancels the entry; the same change again cannot be effective.
-      if ((c!.signs[p]! > 0) === b.ins[o]) throw new LogConflict(k, r, b.ins[o] ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
+      if ((signOf(c!, p) > 0) === ins) throw new LogConflict(k, r, ins ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
       j++
+      acc.size--
     } else {
-      keys.push(k); ids.push(r); signs.push(b.ins[o] ? 1 : -1)
+      if (!ins && signs === null) { signs = new Array(cap); for (let x = 0; x < w; x++) signs[x] = 1 }
+      keys[w] = k; ids[w] = r
+      if (signs !== null) signs[w] = ins ? 1 : -1
+      w++
+      acc.size++
     }
+    // Either way the index gains (insert) or loses (delete) the pair.
+    net += ins ? 1 : -1
+    acc.net += ins ? 1 : -1
   }
-  for (; j < n; j++) { keys.push(c!.keys[j]!); ids.push(c!.ids[j]!); signs.push(c!.signs[j]!) }
-  return { keys, ids, signs }
+  for (; j < n; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
+  if (w < cap) {
+    // Some changes cancelled entries.
+    keys.length = w
+    ids.length = w
+    if (signs !== null) signs.length = w
+  }
+  // Deletes all cancelled: only inserts remain.
+  if (net === w) signs = null
+  return { keys, ids, signs, net }
 }
 
-function buildChunks(e: Entries): Chunk[] {
+/** Appends the entries as chunks of at most MAX_CHUNK (none when empty). */
+function pushChunks(out: Chunk[], e: Entries): void {
   const n = e.keys.length
-  if (n === 0) return []
-  if (n <= MAX_CHUNK) return [makeChunk(e, 0, n)]
-  const out: Chunk[] = []
+  if (n === 0) return
+  if (n <= MAX_CHUNK) { out.push(e); return }
   const pieces = Math.ceil(n / SPLIT_CHUNK)
-  for (let p = 0; p < pieces; p++) out.push(makeChunk(e, Math.floor((p * n) / pieces), Math.floor(((p + 1) * n) / pieces)))
-  return out
-}
-
-function makeChunk(e: Entries, from: number, to: number): Chunk {
-  const whole = from === 0 && to === e.keys.length
-  const signs = new Int8Array(whole ? e.signs : e.signs.slice(from, to))
-  let net = 0
-  for (const s of signs) net += s
-  return whole ? { keys: e.keys, ids: e.ids, signs, net } : { keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net }
+  for (let p = 0; p < pieces; p++) {
+    const from = Math.floor((p * n) / pieces)
+    const to = Math.floor(((p + 1) * n) / pieces)
+    let signs = e.signs === null ? null : e.signs.slice(from, to)
+    let net = to - from
+    if (signs !== null) {
+      net = 0
+      for (const s of signs) net += s
+      if (net === to - from) signs = null
+    }
+    out.push({ keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net })
+  }
 }

@@ -10,11 +10,15 @@ import type { NodeSource, TreeRoot } from './source.ts'
 
 /** Index of the child of `n` that holds pair (k, r): the number of separators ≤ (k, r). */
 export function childFor(n: InternalNode<unknown>, k: string, r: number): number {
+  const keys = n.sepKeys
+  const ids = n.sepIds
   let lo = 0
-  let hi = n.sepKeys.length
+  let hi = keys.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (comparePair(n.sepKeys[mid]!, n.sepIds[mid]!, k, r) <= 0) lo = mid + 1
+    const sk = keys[mid]!
+    // (sk, id) ≤ (k, r), comparing the keys once when they differ (the usual case).
+    if (sk < k || (sk === k && ids[mid]! <= r)) lo = mid + 1
     else hi = mid
   }
   return lo
