@@ -38,6 +38,9 @@ function zeroChunk(): Buffer {
 /** Gives back the references of owners collected without releasing them. */
 const unreleased = new FinalizationRegistry<IndexFile>(file => file.release())
 
+/** Most leaves IndexFile.leafHas remembers having searched in their bytes (then it forgets them all). */
+const SEARCHED_MAX = 16384
+
 export class IndexFile implements NodeSource, PageReader {
   readonly pageSize: number
   readonly cache: NodeCache
@@ -45,6 +48,8 @@ export class IndexFile implements NodeSource, PageReader {
   reads = 0
   /** The buffer node() reads pages into. */
   private scratch: Buffer | null = null
+  /** Leaves leafHas() searched in their bytes since they were last decoded (at most SEARCHED_MAX). */
+  private readonly searched = new Set<number>()
   /** The commits counted up to a commit of this file, so stats() walks only newer ones. */
   commitTally: CommitTally | null = null
 
@@ -189,13 +194,23 @@ export class IndexFile implements NodeSource, PageReader {
     return n
   }
 
-  /** NodeSource.leafHas: a cached leaf searched as it is; another one searched in its page bytes. */
+  /**
+   * NodeSource.leafHas: a cached leaf is searched as it is. A leaf not cached is searched in its
+   * page bytes the first time, and decoded and cached the second (a leaf checked again is likely
+   * checked often: decoding it once is cheaper than searching its bytes each time).
+   */
   leafHas(page: number, k: string, r: number): boolean {
-    const n = this.cache.get(page)
-    if (n !== undefined) {
-      if (n.level !== 0) throw corrupt(this.path, page, `is a node at level ${n.level} where level 0 was expected`)
-      return leafNodeHas(n as LeafNode, k, r)
+    const cached = this.cache.get(page)
+    if (cached === undefined && this.searched.has(page)) {
+      this.searched.delete(page)
+      return leafNodeHas(this.node(page, 0) as LeafNode, k, r)
     }
+    if (cached !== undefined) {
+      if (cached.level !== 0) throw corrupt(this.path, page, `is a node at level ${cached.level} where level 0 was expected`)
+      return leafNodeHas(cached as LeafNode, k, r)
+    }
+    if (this.searched.size >= SEARCHED_MAX) this.searched.clear()
+    this.searched.add(page)
     const buf = this.checkPage(page, this.readInto(this.scratch ??= Buffer.allocUnsafe(this.pageSize), page))
     try {
       return leafHasPair(buf, k, r)
