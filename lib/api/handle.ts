@@ -19,7 +19,7 @@ import type { IndexFile } from '../store/file.ts'
 import { TailFollower } from '../store/follower.ts'
 import { NO_PENDING, carriedRecords, chainLivePages, inChain } from '../store/log-chain.ts'
 import type { PendingState } from '../store/log-chain.ts'
-import { applyBatch } from '../tree/apply.ts'
+import { applyBatchTo } from '../tree/apply.ts'
 import { countCommits } from '../store/history.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
@@ -554,11 +554,13 @@ export class Index<K extends Key = string> extends ReadView<K> {
       }
     }
     const tree = treeOf(prev, pend)
-    const res = log.empty ? { ...tree, replaced: 0 } : applyBatch(this.f, tree, log.toBatch(), this.pageSize)
-    const root = res.height === 0 ? 0 : w.appendTree(res.root)
+    // The writer is where the new tree's nodes go as they are final, and where a merge reads
+    // back one it wrote; such a page is this commit's garbage (res.garbage), not live.
+    const res = log.empty ? { ...tree, replaced: 0, garbage: 0 } : applyBatchTo(w, tree, log.toBatch(), this.pageSize, w)
     return {
       content: {
-        root, height: res.height, entryCount: res.count, livePages: prev.livePages - chainLivePages(prev, pend) - res.replaced + w.written, meta,
+        root: res.root, height: res.height, entryCount: res.count,
+        livePages: prev.livePages - chainLivePages(prev, pend) - res.replaced - res.garbage + w.written, meta,
         logPrevHead: 0, chainBefore: 0,
       },
       next: () => NO_PENDING,

@@ -11,11 +11,12 @@ import { decodeCommit, encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
 import type { Batch } from '../tree/batch.ts'
-import { encodeNode } from '../format/node.ts'
+import { decodeNode, encodeNode } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 import { TailrootError } from '../errors.ts'
-import type { ChildRef } from '../tree/node-ref.ts'
-import { writeTree } from '../tree/write.ts'
+import type { ChildRef, MemNode } from '../tree/node-ref.ts'
+import type { NodeSink } from '../tree/sink.ts'
+import type { NodeSource } from '../tree/source.ts'
 import type { IndexFile } from './file.ts'
 
 export { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES }
@@ -69,7 +70,7 @@ export function preallocEnd(end: number, pageSize: number): number {
  * writer has either cut its pages again or, once the commit page may be whole, reports the
  * outcome as in doubt.
  */
-export class CommitWriter {
+export class CommitWriter implements NodeSource, NodeSink {
   readonly firstPage: number
   /** Pages appended so far. */
   written = 0
@@ -157,9 +158,19 @@ export class CommitWriter {
     if (this.pending >= FLUSH_BYTES) this.flush()
   }
 
-  /** Appends every unwritten node under `ref`; returns the page number of `ref`. */
-  appendTree(ref: ChildRef): number {
-    return writeTree(ref, n => this.append(n))
+  get path(): string { return this.f.path }
+
+  /**
+   * The node `ref` names, as IndexFile.load, for the pages of this commit too: those still in
+   * the write buffer are decoded from it (a streaming apply may take back a node it wrote).
+   */
+  load(ref: ChildRef, level: number): MemNode {
+    if (typeof ref !== 'number' || ref < this.chunkStart) return this.f.load(ref, level)
+    const buf = this.chunks[ref - this.chunkStart]
+    if (buf === undefined || ref < this.firstPage + this.logPages) throw new Error(`internal error: page ${ref} is not a node this commit appended`)
+    const n = decodeNode(buf)
+    if (n.level !== level) throw new Error(`internal error: page ${ref} holds a node at level ${n.level}, not ${level}`)
+    return n
   }
 
   /** Writes the buffered pages out (they are still uncommitted). */
