@@ -12,6 +12,7 @@
 import { isLeaf, nodeSize } from '../format/node.ts'
 import type { LeafNode, TreeNode } from '../format/node.ts'
 import { batchLowerBound } from './batch.ts'
+import { LeafPacker } from './leaf-packer.ts'
 import type { Batch } from './batch.ts'
 import type { ChildRef, MemNode } from './node-ref.ts'
 import { childEntries, leafGroups, packInternals, packLeavesBalanced, pieceEntries, underfullLimit } from './pack.ts'
@@ -85,6 +86,10 @@ class Applier {
     return entries
   }
 
+  private made1(): void {
+    if (++this.held > this.peakHeld) this.peakHeld = this.held
+  }
+
   /** Writes `node` (every child a page) through the sink. */
   private emit(node: TreeNode): number {
     const page = this.sink!.append(node)
@@ -131,11 +136,43 @@ class Applier {
     return this.made(pieceEntries(packInternals(entries, level, this.pageSize)))
   }
 
-  /** Merges a leaf's groups with the batch range [lo, hi). */
-  private mergeLeaf(leaf: LeafNode | null, lo: number, hi: number): { keys: string[]; ids: number[][] } {
+  /**
+   * Rebuilds a leaf (null: none, an empty tree) with the batch range [lo, hi); returns its
+   * replacement entries, the first inheriting `sepKey`/`sepId`. When streaming, the leaves in
+   * between are written as soon as they are final: only the first and the last two can still
+   * meet an underfull neighbour or the final balancing.
+   */
+  private rebuildLeaf(leaf: LeafNode | null, lo: number, hi: number, sepKey: string, sepId: number): ChildEntry[] {
+    const packer = new LeafPacker(this.pageSize)
+    const out: ChildEntry[] = []
+    let prev: LeafNode | null = null
+    const take = (leaves: LeafNode[], early: boolean): void => {
+      for (const l of leaves) {
+        let k = sepKey
+        let r = sepId
+        if (prev !== null) {
+          const g = prev.keys.length - 1
+          const ids = prev.ids[g]!
+          ;[k, r] = separatorBetween(prev.keys[g]!, ids[ids.length - 1]!, l.keys[0]!, l.ids[0]![0]!)
+        }
+        const e: ChildEntry = { ref: l, count: l.count, sepKey: k, sepId: r }
+        this.made1()
+        if (early && out.length > 0) e.ref = this.emit(l)
+        out.push(e)
+        prev = l
+      }
+    }
+    this.mergeLeaf(leaf, lo, hi, (key, ids) => {
+      packer.add(key, ids)
+      if (this.sink !== null) take(packer.takeFinal(), true)
+    })
+    take(packer.finish(), false)
+    return out
+  }
+
+  /** Merges a leaf's groups with the batch range [lo, hi), handing each group to `out` in order. */
+  private mergeLeaf(leaf: LeafNode | null, lo: number, hi: number, out: (key: string, ids: number[]) => void): void {
     const b = this.b
-    const keys: string[] = []
-    const ids: number[][] = []
     const gk = leaf ? leaf.keys : []
     const gi = leaf ? leaf.ids : []
     let g = 0
@@ -143,7 +180,7 @@ class Applier {
     while (g < gk.length || o < hi) {
       const k = g < gk.length && (o >= hi || gk[g]! <= b.keys[o]!) ? gk[g]! : b.keys[o]!
       const base = g < gk.length && gk[g] === k ? gi[g++]! : EMPTY
-      if (o >= hi || b.keys[o] !== k) { keys.push(k); ids.push(base); continue }
+      if (o >= hi || b.keys[o] !== k) { out(k, base); continue }
       const merged: number[] = []
       let x = 0
       while (o < hi && b.keys[o] === k) {
@@ -154,19 +191,15 @@ class Applier {
         o++
       }
       while (x < base.length) merged.push(base[x++]!)
-      if (merged.length > 0) { keys.push(k); ids.push(merged) }
+      if (merged.length > 0) out(k, merged)
     }
-    return { keys, ids }
   }
 
   /** Rebuilds the subtree at `ref` with batch range [lo, hi); returns its replacement entries. */
   private applyTo(ref: ChildRef, level: number, lo: number, hi: number, sepKey: string, sepId: number): ChildEntry[] {
     const node = this.load(ref, level)
     this.drop(ref)
-    if (isLeaf(node)) {
-      const m = this.mergeLeaf(node, lo, hi)
-      return this.leafEntries(packLeavesBalanced(m.keys, m.ids, this.pageSize), sepKey, sepId)
-    }
+    if (isLeaf(node)) return this.rebuildLeaf(node, lo, hi, sepKey, sepId)
     const b = this.b
     const entries: ChildEntry[] = []
     const c = node.children.length
@@ -243,8 +276,7 @@ class Applier {
     const n = this.b.keys.length
     let entries: ChildEntry[]
     if (t.height === 0) {
-      const m = this.mergeLeaf(null, 0, n)
-      entries = this.leafEntries(packLeavesBalanced(m.keys, m.ids, this.pageSize), '', 0)
+      entries = this.rebuildLeaf(null, 0, n, '', 0)
     } else {
       entries = n === 0 ? [{ ref: t.root, count: t.count, sepKey: '', sepId: 0 }] : this.applyTo(t.root, t.height - 1, 0, n, '', 0)
     }

@@ -98,7 +98,11 @@ export function leafGroups(leaves: LeafNode[]): { keys: string[]; ids: number[][
 
 /** Packs leaves at `limit` and rebalances an underfull last leaf with its predecessor. */
 export function packLeavesBalanced(keys: string[], ids: number[][], pageSize: number, limit = pageSize): LeafNode[] {
-  const leaves = packLeaves(keys, ids, limit)
+  return balanceLast(packLeaves(keys, ids, limit), pageSize)
+}
+
+/** Rebalances an underfull last leaf of `leaves` (packed in order) with its predecessor, in place. */
+export function balanceLast(leaves: LeafNode[], pageSize: number): LeafNode[] {
   const n = leaves.length
   if (n >= 2 && leafSize(leaves[n - 1]!) < underfullLimit(pageSize)) {
     const pair = leafGroups([leaves[n - 2]!, leaves[n - 1]!])
