@@ -5,9 +5,11 @@
  * underfull (FORMAT.md §7).
  *
  * applyBatch is pure: it returns the new tree as dirty (unwritten) nodes in memory. applyBatchTo
- * streams: it hands each rebuilt node to a NodeSink as soon as no later step of the apply would
- * rebuild it, so the nodes it holds at once are about a few per level plus those one leaf's share
- * of the batch makes, not every rewritten node. Both build the same tree, node for node.
+ * streams: it hands each rebuilt node to a NodeSink as soon as no later step of its parent would
+ * rebuild it, so the nodes it holds at once are a few per level, not every node it rewrites or
+ * makes. Both build the same tree, node for node. In the rare case that a merge further up takes
+ * back a node already written (the neighbour of an underfull node its own parent could not merge),
+ * the node is read back from the sink's pages and its page counted as garbage.
  */
 import { isLeaf, nodeSize } from '../format/node.ts'
 import type { LeafNode, TreeNode } from '../format/node.ts'
@@ -101,7 +103,7 @@ class Applier {
   /**
    * Writes the entries in [from, to) that are final: in memory, not underfull (an underfull
    * node stays in memory, where a merge further up may still take it, as applyBatch would),
-   * and every child written. Returns `to`.
+   * and every child written. Returns where the next settle of these entries starts.
    */
   private settle(entries: ChildEntry[], from: number, to: number): number {
     const limit = underfullLimit(this.pageSize)
@@ -119,15 +121,11 @@ class Applier {
 
   /** Turns packed leaves into child entries; the first inherits `sepKey`/`sepId`. */
   private leafEntries(leaves: LeafNode[], sepKey: string, sepId: number): ChildEntry[] {
-    const out: ChildEntry[] = []
+    const out: ChildEntry[] = new Array(leaves.length)
     for (let i = 0; i < leaves.length; i++) {
       const leaf = leaves[i]!
-      if (i === 0) { out.push({ ref: leaf, count: leaf.count, sepKey, sepId }); continue }
-      const prev = leaves[i - 1]!
-      const lastG = prev.keys.length - 1
-      const lastIds = prev.ids[lastG]!
-      const [k, r] = separatorBetween(prev.keys[lastG]!, lastIds[lastIds.length - 1]!, leaf.keys[0]!, leaf.ids[0]![0]!)
-      out.push({ ref: leaf, count: leaf.count, sepKey: k, sepId: r })
+      const [k, r] = i === 0 ? [sepKey, sepId] : leafSeparator(leaves[i - 1]!, leaf)
+      out[i] = { ref: leaf, count: leaf.count, sepKey: k, sepId: r }
     }
     return this.made(out)
   }
@@ -148,13 +146,7 @@ class Applier {
     let prev: LeafNode | null = null
     const take = (leaves: LeafNode[], early: boolean): void => {
       for (const l of leaves) {
-        let k = sepKey
-        let r = sepId
-        if (prev !== null) {
-          const g = prev.keys.length - 1
-          const ids = prev.ids[g]!
-          ;[k, r] = separatorBetween(prev.keys[g]!, ids[ids.length - 1]!, l.keys[0]!, l.ids[0]![0]!)
-        }
+        const [k, r] = prev === null ? [sepKey, sepId] : leafSeparator(prev, l)
         const e: ChildEntry = { ref: l, count: l.count, sepKey: k, sepId: r }
         this.made1()
         if (early && out.length > 0) e.ref = this.emit(l)
@@ -170,8 +162,8 @@ class Applier {
     return out
   }
 
-  /** Merges a leaf's groups with the batch range [lo, hi), handing each group to `out` in order. */
-  private mergeLeaf(leaf: LeafNode | null, lo: number, hi: number, out: (key: string, ids: number[]) => void): void {
+  /** Merges a leaf's groups with the batch range [lo, hi), handing each group to `group` in order. */
+  private mergeLeaf(leaf: LeafNode | null, lo: number, hi: number, group: (key: string, ids: number[]) => void): void {
     const b = this.b
     const gk = leaf ? leaf.keys : []
     const gi = leaf ? leaf.ids : []
@@ -180,7 +172,7 @@ class Applier {
     while (g < gk.length || o < hi) {
       const k = g < gk.length && (o >= hi || gk[g]! <= b.keys[o]!) ? gk[g]! : b.keys[o]!
       const base = g < gk.length && gk[g] === k ? gi[g++]! : EMPTY
-      if (o >= hi || b.keys[o] !== k) { out(k, base); continue }
+      if (o >= hi || b.keys[o] !== k) { group(k, base); continue }
       const merged: number[] = []
       let x = 0
       while (o < hi && b.keys[o] === k) {
@@ -191,7 +183,7 @@ class Applier {
         o++
       }
       while (x < base.length) merged.push(base[x++]!)
-      if (merged.length > 0) out(k, merged)
+      if (merged.length > 0) group(k, merged)
     }
   }
 
@@ -310,6 +302,13 @@ class Applier {
 }
 
 const EMPTY: number[] = []
+
+/** The separator promoted for leaf `next`, which follows leaf `prev`. */
+function leafSeparator(prev: LeafNode, next: LeafNode): [string, number] {
+  const g = prev.keys.length - 1
+  const ids = prev.ids[g]!
+  return separatorBetween(prev.keys[g]!, ids[ids.length - 1]!, next.keys[0]!, next.ids[0]![0]!)
+}
 
 function levelOf(ref: ChildRef, fallback: number): number {
   return typeof ref === 'number' ? fallback : ref.level
