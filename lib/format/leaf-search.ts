@@ -5,7 +5,8 @@
  * (slots in bounds, varints well formed, keys ascending, rowIds ascending, the entry count), and
  * throws the same DecodeError, so a page gives CORRUPT here whenever decoding it would.
  */
-import { OFF_AUX, OFF_COUNT, OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
+import { OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
+import { leafHeader } from './node.ts'
 import { DecodeError } from './page.ts'
 import { readVarint } from './varint.ts'
 
@@ -39,12 +40,7 @@ export function leafHasPair(page: Buffer, k: string, r: number): boolean {
     throw new DecodeError(`expected a node page, found page type 0x${(type ?? 0).toString(16)}`)
   }
   const end = page.length
-  const g = page.readUInt16LE(OFF_COUNT)
-  const total = page.readUInt32LE(OFF_AUX)
-  if (page[OFF_LEVEL] !== 0) throw new DecodeError('leaf page with a nonzero level')
-  if (g === 0) throw new DecodeError('leaf page with no groups')
-  const slotsEnd = PAGE_HEADER_SIZE + SLOT_SIZE * g
-  if (slotsEnd > end) throw new DecodeError(`leaf slot array of ${g} groups overflows the page`)
+  const { g, total, slotsEnd } = leafHeader(page)
   const cur = { pos: 0 }
   let found = false
   let prevAt = 0

@@ -132,14 +132,20 @@ export function decodeNode(page: Buffer): TreeNode {
   throw new DecodeError(`expected a node page, found page type 0x${(type ?? 0).toString(16)}`)
 }
 
-function decodeLeaf(page: Buffer): LeafNode {
-  const end = page.length
+/** A leaf page's header fields, checked: its groups, its entries, and where its slot array ends. */
+export function leafHeader(page: Buffer): { g: number; total: number; slotsEnd: number } {
   const g = page.readUInt16LE(OFF_COUNT)
   const total = page.readUInt32LE(OFF_AUX)
   if (page[OFF_LEVEL] !== 0) throw new DecodeError('leaf page with a nonzero level')
   if (g === 0) throw new DecodeError('leaf page with no groups')
   const slotsEnd = PAGE_HEADER_SIZE + SLOT_SIZE * g
-  if (slotsEnd > end) throw new DecodeError(`leaf slot array of ${g} groups overflows the page`)
+  if (slotsEnd > page.length) throw new DecodeError(`leaf slot array of ${g} groups overflows the page`)
+  return { g, total, slotsEnd }
+}
+
+function decodeLeaf(page: Buffer): LeafNode {
+  const end = page.length
+  const { g, total, slotsEnd } = leafHeader(page)
   const keys: string[] = new Array(g)
   const ids: number[][] = new Array(g)
   const cur = { pos: 0 }
