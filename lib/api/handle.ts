@@ -530,27 +530,19 @@ export class Index<K extends Key = string> extends ReadView<K> {
     const meta = newMeta === undefined ? prev.meta : newMeta
     const logging = this.f.formatVersion >= FIRST_LOG_VERSION && prev.chainRecords + records.keys.length <= this.opts.maxPendingChanges &&
       (pend.pages + 1) * this.pageSize + recordsSize(records) <= MAX_PENDING_BYTES
-    const carried = logging ? carriedRecords(this.f, prev, pend, records, meta?.length ?? 0) : null
-    if (carried !== null) {
-      // prev leaves the chain: the new commit holds its records and links where prev did.
-      w.appendLog(carried, meta)
-      return {
-        content: {
-          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net, livePages: prev.livePages + w.logPages, meta,
-          logPrevHead: prev.logPrev, chainBefore: prev.chainRecords - prev.logRecords,
-        },
-        next: c => ({ log, pages: pend.pages, head: c }),
-      }
-    }
     if (logging) {
-      w.appendLog(records, meta)
+      // Carrying prev's records forward, the new commit links where prev did and prev leaves the
+      // chain; else prev's commit page joins the live pages when it carries records of the chain.
+      const carried = carriedRecords(this.f, prev, pend, records, meta?.length ?? 0)
+      const left = carried === null ? 0 : 1
+      w.appendLog(carried ?? records, meta)
       return {
         content: {
-          // prev's commit page joins the live pages when it carries records of the chain.
-          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net, livePages: prev.livePages + w.logPages + (inChain(prev) ? 1 : 0), meta,
-          logPrevHead: prev.logHead, chainBefore: prev.chainRecords,
+          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net,
+          livePages: prev.livePages + w.logPages + (left === 0 && inChain(prev) ? 1 : 0), meta,
+          logPrevHead: left === 0 ? prev.logHead : prev.logPrev, chainBefore: prev.chainRecords - left * prev.logRecords,
         },
-        next: c => c.logRecords > 0 ? { log, pages: pend.pages + w.logPages + 1, head: c } : { log, pages: pend.pages, head: pend.head },
+        next: c => c.logRecords > 0 ? { log, pages: pend.pages - left + w.logPages + 1, head: c } : { log, pages: pend.pages, head: pend.head },
       }
     }
     const tree = treeOf(prev, pend)

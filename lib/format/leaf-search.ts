@@ -35,8 +35,8 @@ export function leafHasPair(page: Buffer, k: string, r: number): boolean {
   if (page.length < PAGE_HEADER_SIZE) throw new DecodeError(`a node page of ${page.length} bytes is shorter than its header`)
   const type = page[OFF_TYPE]
   if (type !== PAGE_LEAF) {
-    // decodeNode's message for a page that is no node; an internal page decodes, at a level ≥ 1.
-    if (type === PAGE_INTERNAL) throw new LevelMismatch(page[OFF_LEVEL]!)
+    // An internal page is a node, at a level ≥ 1 (decodeNode refuses level 0), but not a leaf.
+    if (type === PAGE_INTERNAL) throw page[OFF_LEVEL]! >= 1 ? new LevelMismatch(page[OFF_LEVEL]!) : new DecodeError('internal page with level 0')
     throw new DecodeError(`expected a node page, found page type 0x${(type ?? 0).toString(16)}`)
   }
   const end = page.length

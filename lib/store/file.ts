@@ -177,21 +177,37 @@ export class IndexFile implements NodeSource, PageReader {
 
   /** Reads and decodes the node at `page`, which must be at `level`; cached. */
   node(page: number, level: number): TreeNode {
-    let n = this.cache.get(page)
-    if (n === undefined) {
-      // Decoding copies what it keeps (keys as strings, rowIds as numbers), so one buffer serves
-      // every node read instead of a new page-sized one each.
-      const buf = this.checkPage(page, this.readInto(this.scratch ??= Buffer.allocUnsafe(this.pageSize), page))
-      try {
-        n = decodeNode(buf)
-      } catch (err) {
-        if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
-        throw err
-      }
-      this.cache.set(page, n)
+    return this.atLevel(page, level, this.cache.get(page) ?? this.decodePage(page))
+  }
+
+  /** Reads, decodes and caches the node at `page`. */
+  private decodePage(page: number): TreeNode {
+    let n: TreeNode
+    try {
+      n = decodeNode(this.readScratch(page))
+    } catch (err) {
+      if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
+      throw err
     }
-    if (n.level !== level) throw corrupt(this.path, page, `is a node at level ${n.level} where level ${level} was expected`)
+    this.cache.set(page, n)
     return n
+  }
+
+  private atLevel(page: number, level: number, n: TreeNode): TreeNode {
+    if (n.level !== level) throw this.levelError(page, n.level, level)
+    return n
+  }
+
+  private levelError(page: number, found: number, expected: number): TailrootError {
+    return corrupt(this.path, page, `is a node at level ${found} where level ${expected} was expected`)
+  }
+
+  /**
+   * The checked page into the one buffer node reads share: decoding and searching copy what they
+   * keep (keys as strings, rowIds as numbers), so no read needs a page-sized buffer of its own.
+   */
+  private readScratch(page: number): Buffer {
+    return this.checkPage(page, this.readInto(this.scratch ??= Buffer.allocUnsafe(this.pageSize), page))
   }
 
   /**
@@ -201,21 +217,14 @@ export class IndexFile implements NodeSource, PageReader {
    */
   leafHas(page: number, k: string, r: number): boolean {
     const cached = this.cache.get(page)
-    if (cached === undefined && this.searched.has(page)) {
-      this.searched.delete(page)
-      return leafNodeHas(this.node(page, 0) as LeafNode, k, r)
-    }
-    if (cached !== undefined) {
-      if (cached.level !== 0) throw corrupt(this.path, page, `is a node at level ${cached.level} where level 0 was expected`)
-      return leafNodeHas(cached as LeafNode, k, r)
-    }
+    if (cached !== undefined || this.searched.delete(page)) return leafNodeHas(this.atLevel(page, 0, cached ?? this.decodePage(page)) as LeafNode, k, r)
     if (this.searched.size >= SEARCHED_MAX) this.searched.clear()
     this.searched.add(page)
-    const buf = this.checkPage(page, this.readInto(this.scratch ??= Buffer.allocUnsafe(this.pageSize), page))
+    const buf = this.readScratch(page)
     try {
       return leafHasPair(buf, k, r)
     } catch (err) {
-      if (err instanceof LevelMismatch) throw corrupt(this.path, page, `is a node at level ${err.level} where level 0 was expected`)
+      if (err instanceof LevelMismatch) throw this.levelError(page, err.level, 0)
       if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
       throw err
     }

@@ -29,23 +29,33 @@ function push(out: Batch, k: string, r: number, ins: boolean): void {
 }
 
 /**
+ * One ordered walk over two sorted batches: a pair only in `a` goes out as `a` records it (or
+ * undone, with `undoA`), a pair only in `b` as `b` records it, and a pair in both goes out in
+ * neither; it is a CarryConflict when the two records have the same operation (`sameConflicts`)
+ * or opposite ones (otherwise).
+ */
+function walk(a: Batch, b: Batch, undoA: boolean, sameConflicts: boolean, conflict: (aIns: boolean) => string): Batch {
+  const out: Batch = { keys: [], ids: [], ins: [] }
+  let i = 0
+  let j = 0
+  while (i < a.keys.length || j < b.keys.length) {
+    const c = i >= a.keys.length ? 1 : j >= b.keys.length ? -1 : comparePair(a.keys[i]!, a.ids[i]!, b.keys[j]!, b.ids[j]!)
+    if (c < 0) { push(out, a.keys[i]!, a.ids[i]!, a.ins[i]! !== undoA); i++; continue }
+    if (c > 0) { push(out, b.keys[j]!, b.ids[j]!, b.ins[j]!); j++; continue }
+    if ((a.ins[i] === b.ins[j]) === sameConflicts) throw new CarryConflict(a.keys[i]!, a.ids[i]!, conflict(a.ins[i]!))
+    i++
+    j++
+  }
+  return out
+}
+
+/**
  * H's records `h` (net against state P) followed by `own` (net against H's state), as records net
  * against P: a pair that `own` changes back is dropped from both. Throws CarryConflict when `own`
  * repeats one of `h`'s changes (an insert of a pair `h` inserted, or a delete of one it deleted).
  */
 export function carry(h: Batch, own: Batch): Batch {
-  const out: Batch = { keys: [], ids: [], ins: [] }
-  let i = 0
-  let j = 0
-  while (i < h.keys.length || j < own.keys.length) {
-    const c = i >= h.keys.length ? 1 : j >= own.keys.length ? -1 : comparePair(h.keys[i]!, h.ids[i]!, own.keys[j]!, own.ids[j]!)
-    if (c < 0) { push(out, h.keys[i]!, h.ids[i]!, h.ins[i]!); i++; continue }
-    if (c > 0) { push(out, own.keys[j]!, own.ids[j]!, own.ins[j]!); j++; continue }
-    if (h.ins[i] === own.ins[j]) throw new CarryConflict(h.keys[i]!, h.ids[i]!, `${h.ins[i] ? 'inserted' : 'deleted'} twice`)
-    i++
-    j++
-  }
-  return out
+  return walk(h, own, false, true, ins => `${ins ? 'inserted' : 'deleted'} twice`)
 }
 
 /**
@@ -55,16 +65,5 @@ export function carry(h: Batch, own: Batch): Batch {
  * inserts it, so it was absent; the other deletes it, so it was present).
  */
 export function difference(h: Batch, n: Batch): Batch {
-  const out: Batch = { keys: [], ids: [], ins: [] }
-  let i = 0
-  let j = 0
-  while (i < h.keys.length || j < n.keys.length) {
-    const c = i >= h.keys.length ? 1 : j >= n.keys.length ? -1 : comparePair(h.keys[i]!, h.ids[i]!, n.keys[j]!, n.ids[j]!)
-    if (c < 0) { push(out, h.keys[i]!, h.ids[i]!, !h.ins[i]!); i++; continue }
-    if (c > 0) { push(out, n.keys[j]!, n.ids[j]!, n.ins[j]!); j++; continue }
-    if (h.ins[i] !== n.ins[j]) throw new CarryConflict(h.keys[i]!, h.ids[i]!, 'inserted by one commit and deleted by another, both against the same state')
-    i++
-    j++
-  }
-  return out
+  return walk(h, n, true, false, () => 'inserted by one commit and deleted by another, both against the same state')
 }
