@@ -58,7 +58,7 @@ export function compactIndex(path: string, options?: CompactOptions): CompactRes
   try {
     follower = TailFollower.open({ vfs: o.vfs, path, writable: true, cacheBytes: COPY_CACHE_BYTES, onReplaced: () => lock.resetGate() })
     lock.acquire(o.lockTimeoutMs)
-    follower.prepareWrite()
+    follower.prepareWrite(lock.lockedFile())
     removeCompactLeftovers(o.vfs, path)
     const old = follower.file
     const c = follower.commit

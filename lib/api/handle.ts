@@ -475,7 +475,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   /** Under the lock: adopt the newest commit and cut any torn tail after it. */
   private prepareWrite(): void {
     this.freshness.looked()
-    this.follower.prepareWrite()
+    this.follower.prepareWrite(this.lock?.lockedFile() ?? null)
   }
 
   /**

@@ -179,7 +179,9 @@ export class TailFollower {
     return this.cur.page + 1
   }
 
+  /** The identity of the file the path names now (null: none); without a stat when the open file can tell (vfs.ts, namedBy). */
   private pathIdentity(): FileIdentity | null {
+    if (this.f.file.namedBy?.(this.o.path) === true) return this.f.identity
     try { return this.o.vfs.identity(this.o.path) } catch (err) { throw ioError(this.o.path, 'stat', err) }
   }
 
@@ -282,11 +284,13 @@ export class TailFollower {
    * Under the write lock, before a commit: refuses a path that no longer names a file (commits
    * into an unlinked file would be lost), adopts the newest commit and cuts any torn tail after it.
    */
-  prepareWrite(): void {
+  prepareWrite(locked: FileIdentity | null = null): void {
     // After a switch the write lock moves to the new file (onReplaced), and only from then on
     // can no other writer commit there: look again, under that lock.
     for (let round = 0; ; round++) {
-      const id = this.pathIdentity()
+      // `locked`: the file the write lock was just taken on, which the path named after the
+      // flock (lock.ts); nothing that keeps to the protocol can replace it while the lock is held.
+      const id = round === 0 && locked !== null ? locked : this.pathIdentity()
       if (id === null) {
         throw new TailrootError('NOT_FOUND', `${this.o.path}: the index file was deleted or renamed away while this handle had it open; the write is refused, because it would go into a file that no one opens again`, { path: this.o.path })
       }
@@ -310,18 +314,19 @@ export class TailFollower {
   private clearTail(): void {
     const P = this.f.pageSize
     const end = this.commitEnd()
-    const size = this.f.size()
     // The page after the commit is zero: the look just made under the lock (prepareWrite) saw
-    // it, or, when that look moved to a newer commit, one more probe does.
+    // it, or, when that look moved to a newer commit, one more probe does. The file size is not
+    // compared (no fstat: see vfs.ts on what a stat costs the next fdatasync): FORMAT.md §8, rule T.
     if (this.zeroAfter === this.cur || nothingAfter(readProbe(this.f, this.cur))) {
       const k = this.clean
-      if (k !== null && k.commit === this.cur && k.size === size) return
+      if (k !== null && k.commit === this.cur) return
       const shared = cleanTails.get(this.fileKey())
-      if (shared !== undefined && shared.page === this.cur.page && shared.sequence === this.cur.sequence && shared.size === size) {
-        this.clean = { commit: this.cur, size }
+      if (shared !== undefined && shared.page === this.cur.page && shared.sequence === this.cur.sequence) {
+        this.clean = { commit: this.cur, size: shared.size }
         return
       }
     }
+    const size = this.f.size()
     this.clean = null
     let ok = size === end * P
     if (!ok && size > end * P && size % P === 0 && size - end * P <= VERIFY_TAIL_MAX_BYTES) ok = this.f.pagesAreZero(end, size / P)

@@ -79,6 +79,8 @@ class PathLock {
   /** The open file and its identity (a descriptor's identity never changes). */
   private open: { lock: VfsLock; id: FileIdentity } | null = null
   private locked = false
+  /** The last attempt locked the open file and found the path naming it. */
+  private lockedOnPath = false
 
   constructor(vfs: Vfs, path: string, create: boolean) {
     this.vfs = vfs
@@ -87,6 +89,11 @@ class PathLock {
   }
 
   get held(): boolean { return this.locked }
+
+  /** While held: the file locked, when the attempt that locked it found the path naming it. */
+  get lockedPathFile(): FileIdentity | null {
+    return this.locked && this.lockedOnPath && this.open !== null ? this.open.id : null
+  }
 
   private pathIdentity(): FileIdentity | null {
     try { return this.vfs.identity(this.path) } catch (err) { throw ioError(this.path, 'stat', err) }
@@ -97,6 +104,12 @@ class PathLock {
    * names, locked if it could be: another handle of that file may still be writing it.
    */
   attempt(): Attempt {
+    const a = this.attemptOnce()
+    this.lockedOnPath = a === 'locked'
+    return a
+  }
+
+  private attemptOnce(): Attempt {
     for (let reopens = 0; ; reopens++) {
       if (this.open === null) {
         let lock: VfsLock | null = null
@@ -113,6 +126,9 @@ class PathLock {
       let got: boolean
       try { got = open.lock.tryLock() } catch (err) { throw ioError(this.path, 'flock', err) }
       if (got) this.locked = true
+      // The index file without a stat when the open can tell (vfs.ts, namedBy: a stat would slow
+      // the commit's fdatasync); the sidecar, never written, with the cheaper stat.
+      if (!this.create && open.lock.namedBy?.(this.path) === true) return got ? 'locked' : 'busy'
       const now = this.pathIdentity()
       if (now !== null && sameFile(now, open.id)) return got ? 'locked' : 'busy'
       if (now === null && !this.create) return got ? 'missing' : 'busy'
@@ -125,6 +141,7 @@ class PathLock {
   /** Whether the lock is held on the file the path names now. */
   heldOnPathFile(): boolean {
     if (!this.locked || this.open === null) return false
+    if (this.open.lock.namedBy?.(this.path) === true) return true
     const now = this.pathIdentity()
     return now !== null && sameFile(now, this.open.id)
   }
@@ -295,6 +312,14 @@ export class WriteLock {
     } finally {
       this.nonBlocking = false
     }
+  }
+
+  /**
+   * While the lock is held: the file it is held on, which the path named when the lock was
+   * taken (checked after the flock). null when no file is locked (the path named none).
+   */
+  lockedFile(): FileIdentity | null {
+    return this.held ? this.lock.lockedPathFile : null
   }
 
   release(): void {

@@ -29,6 +29,11 @@ export interface VfsFile {
   datasyncAsync?(): Promise<void>
   size(): number
   identity(): FileIdentity
+  /**
+   * Optional: true when the path `file` is known, without a stat of the file, to name this open
+   * file now; false when that is not known this way (the caller then stats the path).
+   */
+  namedBy?(file: string): boolean
   truncate(length: number): void
   close(): void
 }
@@ -44,6 +49,8 @@ export interface VfsLock {
   unlock(): void
   /** The identity of the open file, to compare with the file the path names now. */
   identity(): FileIdentity
+  /** As VfsFile.namedBy. */
+  namedBy?(file: string): boolean
   /** Closes the file (releasing the lock). */
   close(): void
 }
@@ -76,6 +83,30 @@ export interface Vfs {
   list(dir: string): string[]
 }
 
+/**
+ * Linux: the link /proc/self/fd/<fd> reads as the path the kernel has for an open file now,
+ * followed by " (deleted)" once that name is unlinked, and changes when the file or a directory
+ * above it is renamed. When it equals the absolute form of `file`, the path names the open file:
+ * every component is the name of a directory on the open file's own chain (a symbolic link
+ * would not appear there). That answers "does the path still name this file?" without a stat of
+ * it, which matters to writers: on Linux 6.13 and later a stat (or fstat) of a file asks the
+ * kernel for fine-grained timestamps at the next write, and that write's fdatasync then commits
+ * the inode too (measured here: 4 KiB overwrite + fdatasync ~90 µs, ~130 µs after a stat).
+ * Any other answer (no /proc, another path, a symbolic link in `file`) is "not known": the caller
+ * stats the path as before. The one case this misses is a file system mounted over a directory
+ * of the path after the file was opened.
+ */
+const PROC_FD = process.platform === 'linux' ? '/proc/self/fd/' : null
+
+function fdNamedBy(fd: number, file: string): boolean {
+  if (PROC_FD === null) return false
+  try {
+    return fs.readlinkSync(PROC_FD + fd) === path.resolve(file)
+  } catch {
+    return false
+  }
+}
+
 class NodeFile implements VfsFile {
   private readonly fd: number
 
@@ -104,6 +135,7 @@ class NodeFile implements VfsFile {
     const s = fs.fstatSync(this.fd)
     return { dev: s.dev, ino: s.ino }
   }
+  namedBy(file: string): boolean { return fdNamedBy(this.fd, file) }
   truncate(length: number): void { fs.ftruncateSync(this.fd, length) }
   close(): void { fs.closeSync(this.fd) }
 }
@@ -129,6 +161,7 @@ class NodeLock implements VfsLock {
     const s = fs.fstatSync(this.fd)
     return { dev: s.dev, ino: s.ino }
   }
+  namedBy(file: string): boolean { return fdNamedBy(this.fd, file) }
   close(): void { fs.closeSync(this.fd) }
 }
 

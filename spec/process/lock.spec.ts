@@ -181,29 +181,27 @@ t.test('the in-memory Vfs locks in memory, one holder per file', t => {
 
 /**
  * nodeVfs, except that once armed, it replaces the index file (same bytes, a new inode, by
- * rename) just after the write lock checked that the path names the file it locked, before the
- * handle looks at the path: the handle then adopts a file the lock does not hold yet.
+ * rename) after the write lock was taken and checked, just before the handle opens the file the
+ * path names (the handle switches files because the file it had was replaced before the write):
+ * the handle then adopts a file the lock does not hold yet.
  */
 class ReplacingVfs extends RecordingVfs {
   private readonly file: string
   armed = false
-  /** 1: the index lock was just taken, the next stat is the lock's own check; 2: replace on the next stat. */
+  /** 1: the index lock was taken while armed; the next open of the path replaces the file first. */
   private stage = 0
 
   constructor(file: string) {
     super()
     this.file = file
   }
-  override identity(file: string): FileIdentity | null {
-    if (file === this.file && this.stage === 1) this.stage = 2
-    else if (file === this.file && this.stage === 2) {
+  override open(file: string, writable: boolean): VfsFile {
+    if (file === this.file && this.stage === 1) {
       this.stage = 0
       this.armed = false
-      const tmp = `${file}.replacement`
-      fs.copyFileSync(file, tmp)
-      fs.renameSync(tmp, file)
+      replaceByCopy(file)
     }
-    return super.identity(file)
+    return super.open(file, writable)
   }
   override openLock(file: string, create: boolean): VfsLock {
     const l = super.openLock(file, create)
@@ -216,9 +214,17 @@ class ReplacingVfs extends RecordingVfs {
       },
       unlock: () => l.unlock(),
       identity: () => l.identity(),
+      namedBy: f => l.namedBy?.(f) ?? false,
       close: () => l.close(),
     }
   }
+}
+
+/** Replaces `file` by a copy of itself (a new inode), as a restore or a compaction does. */
+function replaceByCopy(file: string): void {
+  const tmp = `${file}.replacement`
+  fs.copyFileSync(file, tmp)
+  fs.renameSync(tmp, file)
 }
 
 t.test('the index file replaced between taking the lock and the write: the lock moves to the new file', t => {
@@ -227,6 +233,9 @@ t.test('the index file replaced between taking the lock and the write: the lock 
   const vfs = new ReplacingVfs(file)
   const a = Index.open(file, { vfs })
   a.insert('x', 1)
+  // Replaced while a is idle: a's next write locks the new file, then switches to the file the
+  // path names, which ReplacingVfs replaces once more just before a opens it.
+  replaceByCopy(file)
   const ino = fs.statSync(file).ino
   vfs.armed = true
   const b = Index.open(file, { lockTimeoutMs: 100 })
