@@ -54,26 +54,27 @@ export function encodeCommit(c: Commit, fileId: Buffer, pageSize: number, versio
   page.writeUInt32LE(c.root, CMT_OFF_ROOT)
   page[CMT_OFF_HEIGHT] = c.height
   page[CMT_OFF_FLAGS] = c.flags
-  const meta = c.meta ?? Buffer.alloc(0)
-  page.writeUInt16LE(meta.length, CMT_OFF_META_LENGTH)
+  page.writeUInt16LE(c.meta === null ? 0 : c.meta.length, CMT_OFF_META_LENGTH)
   writeU64(page, CMT_OFF_ENTRY_COUNT, c.entryCount)
   page.writeUInt32LE(c.prevCommit, CMT_OFF_PREV)
   page.writeUInt32LE(c.firstDataPage, CMT_OFF_FIRST_DATA)
   page.writeUInt32LE(c.dataCrc >>> 0, CMT_OFF_DATA_CRC)
   page.writeUInt32LE(c.livePages, CMT_OFF_LIVE_PAGES)
   writeU64(page, CMT_OFF_TIMESTAMP, c.timestamp)
-  fileId.copy(page, CMT_OFF_FILE_ID, 0, FILE_ID_SIZE)
+  // TypedArray set() copies as Buffer.copy does, without its argument handling.
+  page.set(fileId.length === FILE_ID_SIZE ? fileId : fileId.subarray(0, FILE_ID_SIZE), CMT_OFF_FILE_ID)
   const metaAt = metaOffset(version)
-  meta.copy(page, metaAt)
+  const metaLength = c.meta === null ? 0 : c.meta.length
+  if (c.meta !== null) page.set(c.meta, metaAt)
   if (version >= FIRST_LOG_VERSION) {
     page.writeUInt32LE(c.logHead, CMT_OFF_LOG_HEAD)
     page.writeUInt32LE(c.logPrev, CMT_OFF_LOG_PREV)
     page.writeUInt32LE(c.chainRecords, CMT_OFF_CHAIN_RECORDS)
     page.writeUInt32LE(c.logRecords, CMT_OFF_LOG_RECORDS)
     page.writeUInt16LE(c.logPages, CMT_OFF_LOG_PAGES)
-    const inline = c.inline ?? Buffer.alloc(0)
-    page.writeUInt16LE(inline.length, CMT_OFF_INLINE_LENGTH)
-    inline.copy(page, metaAt + meta.length)
+    const inline = c.inline
+    page.writeUInt16LE(inline === null ? 0 : inline.length, CMT_OFF_INLINE_LENGTH)
+    if (inline !== null) page.set(inline, metaAt + metaLength)
   } else if (c.logHead !== 0 || c.chainRecords !== 0) {
     throw new Error('internal error: change records in a version 1 file')
   }

@@ -18,7 +18,11 @@ function sharedPrefix(a: string, b: string): number {
 
 function recordSize(prev: string | null, k: string, r: number): number {
   const shared = prev === null ? 0 : sharedPrefix(prev, k)
-  const rest = k.length - shared
+  return sizeOf(shared, k.length - shared, r)
+}
+
+/** Bytes of a record sharing `shared` key bytes with the previous one, with `rest` bytes of its own. */
+function sizeOf(shared: number, rest: number, r: number): number {
   return varintSize(shared * 2 + 1) + varintSize(rest) + rest + varintSize(r)
 }
 
@@ -39,11 +43,13 @@ export function writeRecords(b: Batch, from: number, buf: Buffer, pos: number, e
   for (; i < b.keys.length && i - from < maxCount; i++) {
     const k = b.keys[i]!
     const r = b.ids[i]!
-    if (pos + recordSize(prev, k, r) > end) break
     const shared = prev === null ? 0 : sharedPrefix(prev, k)
+    const rest = k.length - shared
+    if (pos + sizeOf(shared, rest, r) > end) break
     pos = writeVarint(buf, pos, shared * 2 + (b.ins[i] ? LOG_OP_INSERT : 0))
-    pos = writeVarint(buf, pos, k.length - shared)
-    pos += buf.write(k.slice(shared), pos, 'latin1')
+    pos = writeVarint(buf, pos, rest)
+    // A key is a byte string (one char per byte): its bytes as they are, no encoder needed.
+    for (let j = shared; j < k.length; j++) buf[pos++] = k.charCodeAt(j)
     pos = writeVarint(buf, pos, r)
     prev = k
   }

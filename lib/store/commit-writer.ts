@@ -18,6 +18,7 @@ import type { ChildRef, MemNode } from '../tree/node-ref.ts'
 import type { NodeSink } from '../tree/sink.ts'
 import type { NodeSource } from '../tree/source.ts'
 import type { IndexFile } from './file.ts'
+import { noteWritten } from './log-chain.ts'
 
 export { PREALLOC_MAX_BYTES, PREALLOC_MIN_PAGES }
 
@@ -83,6 +84,8 @@ export class CommitWriter implements NodeSource, NodeSink {
   private records = 0
   logPages = 0
   private inline: Buffer | null = null
+  /** The records appendLog wrote (null: none). */
+  private batch: Batch | null = null
 
   private readonly f: IndexFile
   private readonly prev: Commit
@@ -131,6 +134,7 @@ export class CommitWriter implements NodeSource, NodeSink {
     const n = b.keys.length
     if (n === 0) return
     this.records = n
+    this.batch = b
     const room = inlineCapacity(this.f.pageSize, this.f.header.formatVersion, meta?.length ?? 0)
     const size = recordsSize(b)
     if (size <= room) {
@@ -280,6 +284,7 @@ export class CommitWriter implements NodeSource, NodeSink {
       logPages: this.logPages,
       inline: this.inline,
     }
+    if (this.batch !== null) noteWritten(c, this.batch)
     return { c, oneSync, full }
   }
 

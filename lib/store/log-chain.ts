@@ -99,8 +99,23 @@ function commitAt(f: IndexFile, p: number, c: Commit): Commit {
   return cc
 }
 
-/** The change records of one commit, inline or in its log pages. */
+/**
+ * The records of commits this process wrote, by commit object (noteWritten): the batch they were
+ * encoded from. A commit that carries the previous one's records forward (carriedRecords) then
+ * need not decode them again, nor a reader of the handle's own commit. Weak: a commit no longer
+ * referenced drops out. A commit decoded from the file is another object, so it is always read.
+ */
+const written = new WeakMap<Commit, Batch>()
+
+/** Records that `c`, written by this process, holds the records `b` (sorted; never changed afterwards). */
+export function noteWritten(c: Commit, b: Batch): void {
+  written.set(c, b)
+}
+
+/** The change records of one commit, inline or in its log pages. Shared: not to be changed. */
 export function recordsOf(f: IndexFile, c: Commit): Batch {
+  const known = written.get(c)
+  if (known !== undefined) return known
   const out: Batch = { keys: [], ids: [], ins: [] }
   let page = c.page
   try {
