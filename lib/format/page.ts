@@ -7,8 +7,34 @@ import {
 /** Thrown by the pure decoders; the pager turns it into a CORRUPT error naming file and page. */
 export class DecodeError extends Error {}
 
+/** CRC32C table (reflected, polynomial 0x82F63B78), for the four header bytes pageCrc covers first. */
+let table: Int32Array | null = null
+
+function crcTable(): Int32Array {
+  if (table !== null) return table
+  const t = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1
+    t[n] = c
+  }
+  return table = t
+}
+
+/** crc32c(page[0..4]): four bytes are cheaper to fold here than to hand to the native CRC. */
+export function headCrc(page: Uint8Array): number {
+  const t = crcTable()
+  let c = ~0
+  c = t[(c ^ page[0]!) & 0xff]! ^ (c >>> 8)
+  c = t[(c ^ page[1]!) & 0xff]! ^ (c >>> 8)
+  c = t[(c ^ page[2]!) & 0xff]! ^ (c >>> 8)
+  c = t[(c ^ page[3]!) & 0xff]! ^ (c >>> 8)
+  return ~c >>> 0
+}
+
+/** The page's CRC (FORMAT.md §2): crc32c(page[8..P], crc32c(page[0..4])). */
 export function pageCrc(page: Buffer): number {
-  return crc32c(page.subarray(OFF_PAGE_NO), crc32c(page.subarray(0, OFF_CRC)))
+  return crc32c(page.subarray(OFF_PAGE_NO), headCrc(page))
 }
 
 /** Fills in the common header of a page whose body is already written, and its CRC. */

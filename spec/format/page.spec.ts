@@ -3,7 +3,7 @@ import t from 'tap'
 import { crc32c } from '@node-rs/crc32'
 import { OFF_CRC, PAGE_COMMIT, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF } from '../../lib/format/constants.ts'
 import {
-  DecodeError, crcMatches, pageCrc, readPageHeader, readU48, readU64, sealPage, writeU48, writeU64,
+  DecodeError, crcMatches, headCrc, pageCrc, readPageHeader, readU48, readU64, sealPage, writeU48, writeU64,
 } from '../../lib/format/page.ts'
 import { Rng } from '../helpers/rng.ts'
 import { refCrc32c, refPageCrc } from './ref.ts'
@@ -19,6 +19,17 @@ t.test('the CRC32C is the Castagnoli one FORMAT.md names', async t => {
     const b = rng.bytes(rng.int(300))
     t.equal(crc32c(b, crc32c(a)) >>> 0, refCrc32c(Buffer.concat([a, b])), `continuing a CRC (seed ${seed})`)
   }
+})
+
+t.test('headCrc, the CRC of the first four bytes folded in JavaScript, is crc32c of them', async t => {
+  const seed = Rng.seedFromEnv()
+  const rng = new Rng(seed)
+  for (let i = 0; i < 2000; i++) {
+    const b = rng.bytes(4 + rng.int(4))
+    const want = crc32c(b.subarray(0, 4)) >>> 0
+    if (headCrc(b) !== want || want !== refCrc32c(b.subarray(0, 4))) t.fail(`bytes ${b.subarray(0, 4).toString('hex')} (seed ${seed})`)
+  }
+  for (const b of [[0, 0, 0, 0], [0xff, 0xff, 0xff, 0xff], [4, 0, 0, 0]]) t.equal(headCrc(Uint8Array.from(b)), crc32c(Buffer.from(b)) >>> 0, `bytes ${b.join(',')}`)
 })
 
 t.test('sealPage writes the header fields and a CRC over everything but the CRC field', async t => {
