@@ -128,6 +128,8 @@ export class TailFollower {
    * before its sync returned), nor is a file's first state unless it has no commit at all.
    */
   private durableCommit: Commit | null
+  /** fileKey() of the file `f`. */
+  private key: { f: IndexFile; key: string } | null = null
   /** How many times the handle switched to a new file at the path. */
   private switches = 0
   private readonly o: FollowerOptions
@@ -335,9 +337,14 @@ export class TailFollower {
     this.knowClean(this.cur, ok ? size : end * P)
   }
 
+  /** The key of the open file in cleanTails (built once per open file: a commit asks twice). */
   private fileKey(): string {
+    const k = this.key
+    if (k !== null && k.f === this.f) return k.key
     const id = this.f.identity
-    return `${id.dev}:${id.ino}:${this.f.header.fileId.toString('hex')}`
+    const key = `${id.dev}:${id.ino}:${this.f.header.fileId.toString('hex')}`
+    this.key = { f: this.f, key }
+    return key
   }
 
   /** Every byte after `c`'s end, up to `size`, is zero: for this handle, and for the process. */
