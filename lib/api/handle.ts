@@ -90,7 +90,7 @@ export interface IndexStats {
   /** Page number of the current commit page (0: none yet). */
   commitPage: number
   cachedPages: number
-  /** Estimated heap bytes of the cached pages (bounded by the cacheBytes option). */
+  /** Estimated bytes of the cached pages, decoded or kept as bytes (bounded by the cacheBytes option). */
   cachedBytes: number
   cacheHits: number
   cacheMisses: number
