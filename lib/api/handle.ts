@@ -21,6 +21,7 @@ import { NO_PENDING, carriedRecords, chainLivePages, inChain } from '../store/lo
 import type { PendingState } from '../store/log-chain.ts'
 import { applyBatchTo } from '../tree/apply.ts'
 import { countCommits } from '../store/history.ts'
+import { batchNet } from '../tree/batch.ts'
 import type { Batch } from '../tree/batch.ts'
 import type { ChangeLog } from '../tree/change-log.ts'
 import { LockMovedError, WriteLock } from '../store/lock.ts'
@@ -90,7 +91,7 @@ export interface IndexStats {
   /** Page number of the current commit page (0: none yet). */
   commitPage: number
   cachedPages: number
-  /** Estimated heap bytes of the cached pages (bounded by the cacheBytes option). */
+  /** Estimated bytes of the cached pages, decoded or kept as bytes (bounded by the cacheBytes option). */
   cachedBytes: number
   cacheHits: number
   cacheMisses: number
@@ -372,7 +373,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
       }
       if (tx.changed) {
         const { records, log } = tx.finish()
-        this.writeCommit(records, log, tx.meta)
+        this.writeCommit(records, () => log, tx.meta)
       } else {
         tx.abandon()
       }
@@ -483,7 +484,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
    * merged in) as one commit: as change records while the pending chain stays within
    * maxPendingChanges (FORMAT.md §10), else folded, with every pending change, into a new tree.
    */
-  private writeCommit(records: Batch, log: ChangeLog, meta: Buffer | null | undefined): void {
+  private writeCommit(records: Batch, log: () => ChangeLog, meta: Buffer | null | undefined): void {
     const w = this.commitWriter()
     try {
       const p = this.planCommit(w, records, log, meta)
@@ -495,18 +496,27 @@ export class Index<K extends Key = string> extends ReadView<K> {
     }
   }
 
-  /** writeCommit() with the syncs off the main thread; reads keep the state before it meanwhile. */
-  private async writeCommitAsync(records: Batch, log: ChangeLog, meta: Buffer | null | undefined): Promise<void> {
+  /**
+   * writeCommit() with the syncs off the main thread; reads keep the state before it meanwhile.
+   * The thread merges the changes into the pending log (`log()`) while the sync runs.
+   */
+  private async writeCommitAsync(records: Batch, log: () => ChangeLog, meta: Buffer | null | undefined): Promise<void> {
     const w = this.commitWriter()
     try {
       const p = this.planCommit(w, records, log, meta)
       let c: Commit
+      let merged = true
       this.syncing = true
       try {
-        c = await w.commitAsync(p.content)
+        const committing = w.commitAsync(p.content)
+        // The merge cannot fail (each record is effective against the log it came from); were
+        // it to, the commit stands, and the next look reads it from the file instead.
+        try { log() } catch { merged = false }
+        c = await committing
       } finally {
         this.syncing = false
       }
+      if (!merged) { this.commitFailed(w); return }
       this.committedLocal(c, p.next(c), w.fileEnd)
     } catch (err) {
       this.commitFailed(w)
@@ -523,7 +533,7 @@ export class Index<K extends Key = string> extends ReadView<K> {
   }
 
   /** Appends the commit's pages; returns its content and the pending state after it. */
-  private planCommit(w: CommitWriter, records: Batch, log: ChangeLog, newMeta: Buffer | null | undefined): { content: CommitContent; next: (c: Commit) => PendingState } {
+  private planCommit(w: CommitWriter, records: Batch, log: () => ChangeLog, newMeta: Buffer | null | undefined): { content: CommitContent; next: (c: Commit) => PendingState } {
     const prev = this.commit
     const pend = this.follower.pending
     // No new metadata: carry the previous commit's forward.
@@ -538,17 +548,19 @@ export class Index<K extends Key = string> extends ReadView<K> {
       w.appendLog(carried ?? records, meta)
       return {
         content: {
-          root: prev.root, height: prev.height, entryCount: prev.entryCount + log.net - pend.log.net,
+          // The records' net change: what merging them adds to the pending log's net.
+          root: prev.root, height: prev.height, entryCount: prev.entryCount + batchNet(records),
           livePages: prev.livePages + w.logPages + (left === 0 && inChain(prev) ? 1 : 0), meta,
           logPrevHead: left === 0 ? prev.logHead : prev.logPrev, chainBefore: prev.chainRecords - left * prev.logRecords,
         },
-        next: c => c.logRecords > 0 ? { log, pages: pend.pages - left + w.logPages + 1, head: c } : { log, pages: pend.pages, head: pend.head },
+        next: c => c.logRecords > 0 ? { log: log(), pages: pend.pages - left + w.logPages + 1, head: c } : { log: log(), pages: pend.pages, head: pend.head },
       }
     }
     const tree = treeOf(prev, pend)
     // The writer is where the new tree's nodes go as they are final, and where a merge reads
     // back one it wrote; such a page is this commit's garbage (res.garbage), not live.
-    const res = log.empty ? { ...tree, replaced: 0, garbage: 0 } : applyBatchTo(w, tree, log.toBatch(), this.pageSize, w)
+    const all = log()
+    const res = all.empty ? { ...tree, replaced: 0, garbage: 0 } : applyBatchTo(w, tree, all.toBatch(), this.pageSize, w)
     return {
       content: {
         root: res.root, height: res.height, entryCount: res.count,

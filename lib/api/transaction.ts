@@ -231,15 +231,27 @@ export class TransactionControl<K extends Key = string> extends ReadView<K> {
 
   /** Ends the transaction and returns its changes (with `meta`, what the commit needs). */
   finish(): TransactionResult {
+    const r = this.finishLater()
+    return { records: r.records, log: r.log() }
+  }
+
+  /**
+   * finish(), where `log()` makes the log (the first call merges the records into it, later
+   * calls return the same): a group commit merges while its sync runs.
+   */
+  finishLater(): { records: Batch; log: () => ChangeLog } {
     this.checkOpen()
     this.#active = false
     if (this.#all === null) {
       // Nothing merged yet: the changes are the records, sorted once.
       const records = this.#pending.toBatch()
-      return { records, log: this.#log.merge(records) }
+      const base = this.#log
+      let log: ChangeLog | null = null
+      return { records, log: () => log ??= base.merge(records) }
     }
     this.#flush()
-    return { records: this.#all.toBatch(), log: this.#log }
+    const log = this.#log
+    return { records: this.#all.toBatch(), log: () => log }
   }
 
   /** Ends the transaction without a result (rollback, or after a failure). Idempotent. */

@@ -34,9 +34,10 @@ export interface GroupHost<K extends Key> {
   run<T>(c: TransactionControl<K>, fn: (tx: Transaction<K>, c: TransactionControl<K>) => T): T
   /**
    * Writes the group's net changes as one commit and makes it durable; after it resolves, the
-   * handle reads the commit. Rejects when nothing was committed, or the outcome is in doubt.
+   * handle reads the commit. `log()` makes the log with the changes merged (while the sync runs).
+   * Rejects when nothing was committed, or the outcome is in doubt.
    */
-  commit(records: Batch, log: ChangeLog, meta: Buffer | null | undefined): Promise<void>
+  commit(records: Batch, log: () => ChangeLog, meta: Buffer | null | undefined): Promise<void>
 }
 
 interface Call<K extends Key> {
@@ -210,7 +211,7 @@ export class WriteQueue<K extends Key> {
    * Runs the calls in order in one transaction over the newest state, each from a savepoint it
    * goes back to when the call throws; returns each call's outcome and their changes.
    */
-  private apply(group: Call<K>[]): Outcomes & { records: Batch; log: ChangeLog; meta: Buffer | null | undefined; changed: boolean } {
+  private apply(group: Call<K>[]): Outcomes & { records: Batch; log: () => ChangeLog; meta: Buffer | null | undefined; changed: boolean } {
     const c = new TransactionControl<K>(this.host.begin())
     const ok: boolean[] = []
     const results: unknown[] = []
@@ -236,10 +237,10 @@ export class WriteQueue<K extends Key> {
     }
     if (!c.changed) {
       c.abandon()
-      return { ok, results, records: { keys: [], ids: [], ins: [] }, log: ChangeLog.EMPTY, meta: undefined, changed: false }
+      return { ok, results, records: { keys: [], ids: [], ins: [] }, log: () => ChangeLog.EMPTY, meta: undefined, changed: false }
     }
     const meta = c.meta
-    const { records, log } = c.finish()
+    const { records, log } = c.finishLater()
     return { ok, results, records, log, meta, changed: true }
   }
 

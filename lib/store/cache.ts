@@ -1,17 +1,31 @@
 /**
- * A cache of decoded nodes, bounded by an estimate of the JavaScript heap they occupy (a decoded
- * 4 KiB leaf of short keys takes about 18 KiB), evicting by the CLOCK policy: a hit only marks
+ * A cache of decoded nodes, bounded by an estimate of the memory they occupy (a decoded 4 KiB
+ * leaf of short keys takes about 18 KiB of heap), evicting by the CLOCK policy: a hit only marks
  * the entry; eviction gives marked entries a second chance by moving them to the back. Hits stay
  * cheap (no reordering) while hot pages, such as the root, stay cached.
+ *
+ * A leaf that only presence checks have read is kept as its checked page bytes instead
+ * (setPage), a quarter of the memory, which IndexFile.leafHas searches as they are; a read that
+ * needs the node decodes those bytes, and the node replaces them.
  */
 import { isLeaf } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 
-interface Entry {
-  node: TreeNode
+/** A cached page: its decoded node, or (node null) the checked bytes of a leaf page. */
+export interface CacheEntry {
+  readonly node: TreeNode | null
+  readonly page: Buffer | null
+}
+
+interface Entry extends CacheEntry {
+  node: TreeNode | null
+  page: Buffer | null
   bytes: number
   hot: boolean
 }
+
+/** Estimated bytes of a page kept as bytes beyond its length (the Buffer, its backing store, the entry). */
+const PAGE_OVERHEAD = 160
 
 /** Rough heap bytes of a decoded node: strings, arrays and numbers, calibrated on V8. */
 export function nodeHeapBytes(n: TreeNode): number {
@@ -28,35 +42,61 @@ export function nodeHeapBytes(n: TreeNode): number {
 export class NodeCache {
   private map = new Map<number, Entry>()
   private readonly capacity: number
-  /** Estimated heap bytes of the cached nodes. */
+  /** Estimated bytes of the cached pages (heap of the nodes, page bytes). */
   bytes = 0
   hits = 0
   misses = 0
 
-  /** `capacity`: estimated heap bytes the cached nodes may take. */
+  /** `capacity`: estimated bytes the cached pages may take. */
   constructor(capacity: number) {
     this.capacity = capacity
   }
 
   get(page: number): TreeNode | undefined {
     const e = this.map.get(page)
-    if (e === undefined) { this.misses++; return undefined }
+    if (e === undefined || e.node === null) { this.misses++; return undefined }
     this.hits++
     e.hot = true
     return e.node
   }
 
+  /** The entry of `page`, node or bytes (a hit for either), or undefined. */
+  entry(page: number): CacheEntry | undefined {
+    const e = this.map.get(page)
+    if (e === undefined) { this.misses++; return undefined }
+    this.hits++
+    e.hot = true
+    return e
+  }
+
+  /** The checked bytes of `page` kept by setPage (not counted as a hit or a miss), or undefined. */
+  getPage(page: number): Buffer | undefined {
+    return this.map.get(page)?.page ?? undefined
+  }
+
+  /** Whether set() and setPage() keep anything (capacity above 0). */
+  get enabled(): boolean { return this.capacity > 0 }
+
   set(page: number, node: TreeNode): void {
+    this.put(page, node, null, nodeHeapBytes(node))
+  }
+
+  /** Keeps the checked bytes of leaf `page` (a Buffer of its own, never written to again). */
+  setPage(page: number, bytes: Buffer): void {
+    this.put(page, null, bytes, bytes.length + PAGE_OVERHEAD)
+  }
+
+  private put(page: number, node: TreeNode | null, bytes: Buffer | null, size: number): void {
     if (this.capacity <= 0) return
-    const bytes = nodeHeapBytes(node)
     const e = this.map.get(page)
     if (e !== undefined) {
-      this.bytes += bytes - e.bytes
+      this.bytes += size - e.bytes
       e.node = node
-      e.bytes = bytes
+      e.page = bytes
+      e.bytes = size
     } else {
-      this.map.set(page, { node, bytes, hot: false })
-      this.bytes += bytes
+      this.map.set(page, { node, page: bytes, bytes: size, hot: false })
+      this.bytes += size
     }
     while (this.bytes > this.capacity && this.map.size > 0) {
       const [oldest, entry] = this.map.entries().next().value!

@@ -17,3 +17,10 @@ export function batchLowerBound(b: Batch, lo: number, hi: number, k: string, r: 
   }
   return lo
 }
+
+/** Inserts less deletes: the change in the number of pairs. */
+export function batchNet(b: Batch): number {
+  let n = 0
+  for (const i of b.ins) n += i ? 1 : -1
+  return n
+}

@@ -6,6 +6,9 @@
  *
  * Each pair appears at most once, with sign +1 (in the index, absent from the tree) or -1 (in
  * the tree, deleted from the index). Entries are sorted by (key, rowId).
+ *
+ * A filter of the keys (KeyFilter) answers state() and keyChanges() for most keys without
+ * entries without searching the chunks: most presence checks are of such keys.
  */
 import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
@@ -40,6 +43,56 @@ export class LogConflict extends Error {
   }
 }
 
+/**
+ * A Bloom filter of the keys of a log's entries (two bits per key): a key whose bits are not
+ * both set has no entry. Bits are only ever added, so a log merged from another shares its
+ * filter and adds the keys of its changes: the filter then holds a superset of the keys of every
+ * log that shares it, which costs false positives (a search) but never a wrong answer, and a
+ * merge adds to it without a copy. A log whose merges added more keys than `limit` gets a new
+ * filter, made from its own entries, with room for four times as many.
+ */
+class KeyFilter {
+  private readonly bits: Int32Array
+  /** 32 less log2 of the number of bits: a hash's top bits pick a bit. */
+  private readonly shift: number
+  /** Keys added so far (by every log sharing the filter), and how many it takes before a new one. */
+  added = 0
+  readonly limit: number
+
+  /** A filter for `entries` keys and about four times as many added later. */
+  constructor(entries: number) {
+    let log2 = 12
+    while (log2 < 26 && 2 ** log2 < 32 * entries) log2++
+    this.bits = new Int32Array(2 ** (log2 - 5))
+    this.shift = 32 - log2
+    // 8 bits per key: about 5% false positives when full.
+    this.limit = 2 ** (log2 - 3)
+  }
+
+  add(k: string): void {
+    const h = keyHash(k)
+    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
+    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
+    this.bits[a >>> 5]! |= 1 << (a & 31)
+    this.bits[b >>> 5]! |= 1 << (b & 31)
+    this.added++
+  }
+
+  mayHave(k: string): boolean {
+    const h = keyHash(k)
+    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
+    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
+    return (this.bits[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0
+  }
+}
+
+/** FNV-1a over the key's bytes (chars). */
+function keyHash(k: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193)
+  return h
+}
+
 export class ChangeLog {
   private readonly chunks: readonly Chunk[]
   /** The first pair of each chunk, side by side, for the search of chunkFor. */
@@ -52,11 +105,14 @@ export class ChangeLog {
   readonly size: number
   /** Sum of signs: the index holds tree.count + net pairs. */
   readonly net: number
+  /** The keys of the entries, and maybe more (null: none, the empty log). */
+  private readonly filter: KeyFilter | null
 
-  static readonly EMPTY = new ChangeLog([], 0, 0)
+  static readonly EMPTY = new ChangeLog([], 0, 0, null)
 
-  private constructor(chunks: Chunk[], size: number, net: number) {
+  private constructor(chunks: Chunk[], size: number, net: number, filter: KeyFilter | null) {
     this.chunks = chunks
+    this.filter = filter
     const n = chunks.length
     const firstKeys: string[] = new Array(n)
     const firstIds: number[] = new Array(n)
@@ -82,7 +138,7 @@ export class ChangeLog {
     const acc = { size: this.size, net: this.net }
     if (chunks.length === 0) {
       pushChunks(out, mergeChunk(null, b, from, to, acc))
-      return new ChangeLog(out, acc.size, acc.net)
+      return new ChangeLog(out, acc.size, acc.net, this.filterFor(out, acc.size, b, from, to))
     }
     let o = from
     let i = 0
@@ -99,11 +155,25 @@ export class ChangeLog {
       i = c + 1
     }
     for (; i < chunks.length; i++) out.push(chunks[i]!)
-    return new ChangeLog(out, acc.size, acc.net)
+    return new ChangeLog(out, acc.size, acc.net, this.filterFor(out, acc.size, b, from, to))
+  }
+
+  /** The filter of the log this merge makes: this log's, with the keys of b[from, to) added, or a new one. */
+  private filterFor(chunks: Chunk[], size: number, b: Batch, from: number, to: number): KeyFilter | null {
+    if (size === 0) return null
+    let f = this.filter
+    if (f !== null && f.added + (to - from) <= f.limit) {
+      for (let o = from; o < to; o++) f.add(b.keys[o]!)
+      return f
+    }
+    f = new KeyFilter(size)
+    for (const c of chunks) for (const k of c.keys) f.add(k)
+    return f
   }
 
   /** +1 when the pair was inserted, -1 when deleted, 0 when it has no pending change. */
   state(k: string, r: number): number {
+    if (this.filter === null || !this.filter.mayHave(k)) return 0
     const i = this.chunkFor(k, r)
     if (i < 0) return 0
     const c = this.chunks[i]!
@@ -142,6 +212,7 @@ export class ChangeLog {
 
   /** The pending changes of key k: rowIds inserted and deleted, ascending. */
   keyChanges(k: string): { ins: number[]; del: number[] } | null {
+    if (this.filter === null || !this.filter.mayHave(k)) return null
     let n = this.lowerBound(k, -1)
     if (n >= this.size || this.keyAt(n) !== k) return null
     const ins: number[] = []

@@ -11,6 +11,7 @@ import { Index, TailrootError } from '../../lib/index.ts'
 import type { Transaction, Vfs } from '../../lib/index.ts'
 import { nodeVfs } from '../../lib/store/vfs.ts'
 import { MAX_GROUP_CALLS } from '../../lib/api/write-queue.ts'
+import { ChangeLog } from '../../lib/tree/change-log.ts'
 import { GatedVfs } from '../helpers/gated-vfs.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 
@@ -130,6 +131,32 @@ t.test('reads during an in-flight commit see the state before its group; after i
   const other = Index.open(file, { readOnly: true })
   t.same(other.get('k'), [1, 2])
   other.close()
+})
+
+t.test('a group commit merges its changes into the pending log while it syncs; were that to fail, the commit stands', async t => {
+  const { idx, file } = openGated(t)
+  await idx.insertAsync('base', 1)
+  const seq = idx.sequence
+  // The merge cannot fail (each change is effective against the log it came from): make it fail
+  // once, to check the handle then reads the commit from the file instead.
+  const merge = ChangeLog.prototype.merge
+  let armed = true
+  ChangeLog.prototype.merge = function (this: ChangeLog, ...args: Parameters<ChangeLog['merge']>): ChangeLog {
+    if (armed) { armed = false; throw new Error('internal error in the test') }
+    return merge.apply(this, args)
+  }
+  t.teardown(() => { ChangeLog.prototype.merge = merge })
+  t.same(await Promise.all([idx.insertAsync('k', 1), idx.insertAsync('k', 2), idx.deleteAsync('base', 1)]), [true, true, true])
+  t.notOk(armed, 'the merge failed')
+  t.equal(idx.sequence, seq + 1, 'the group committed')
+  t.same(idx.get('k'), [1, 2])
+  t.equal(idx.count(), 2)
+  t.equal(await idx.insertAsync('k', 3), true, 'the next group starts from the commit')
+  t.same(idx.get('k'), [1, 2, 3])
+  const other = Index.open(file, { readOnly: true })
+  t.same([...other.range()], [['k', 1], ['k', 2], ['k', 3]])
+  other.close()
+  t.ok(Index.verify(file).ok)
 })
 
 t.test('synchronous writes refuse to overtake queued asynchronous ones; flush waits for them', async t => {

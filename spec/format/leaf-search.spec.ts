@@ -1,8 +1,9 @@
 // leafHasPair answers from a leaf page's bytes what decoding the leaf answers, and refuses every
-// page decodeNode refuses (seeded leaves, then single-byte and slot damage to them).
+// page decodeNode refuses (seeded leaves, then single-byte and slot damage to them); on a page it
+// accepted, checkedLeafHas (binary search) answers the same.
 import t from 'tap'
 import { PAGE_INTERNAL } from '../../lib/format/constants.ts'
-import { LevelMismatch, leafHasPair } from '../../lib/format/leaf-search.ts'
+import { LevelMismatch, checkedLeafHas, leafHasPair } from '../../lib/format/leaf-search.ts'
 import { decodeNode, encodeLeaf, isLeaf, leafSize } from '../../lib/format/node.ts'
 import type { LeafNode } from '../../lib/format/node.ts'
 import { DecodeError } from '../../lib/format/page.ts'
@@ -91,4 +92,53 @@ t.test('the same answers and the same refusals as decoding', async t => {
   t.same(failures, [], `raw search and decoding agree (seed ${seed})`)
   t.ok(present > 1000, `${present} probes found their pair`)
   t.ok(refused > 1000 && answered > 500, `damaged pages: ${refused} refused by both, ${answered} answered by both`)
+})
+
+t.test('checkedLeafHas answers what decoding answers, on pages leafHasPair accepted', async t => {
+  const seed = Rng.seedFromEnv()
+  const rng = new Rng(seed)
+  t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
+  const failures: string[] = []
+  let present = 0
+  let probes = 0
+  for (let round = 0; round < 1500 && failures.length < 5; round++) {
+    const leaf = randomLeaf(rng)
+    const page = encodeLeaf(leaf, 7, P)
+    const node = decodeNode(page)
+    if (!isLeaf(node)) throw new Error('not a leaf')
+    const check: [string, number][] = []
+    leaf.keys.forEach((k, g) => {
+      for (const r of leaf.ids[g]!) check.push([k, r], [k, r + 1], [k, Math.max(0, r - 1)], [k, r + 0.5])
+      check.push([k, -1], [k, Number.MAX_SAFE_INTEGER], [k.slice(0, -1), leaf.ids[g]![0]!], [k + '\0', leaf.ids[g]![0]!], [k + '\xff', 0])
+    })
+    for (let i = 0; i < 4; i++) {
+      let k = ''
+      for (let j = rng.int(7); j > 0; j--) k += String.fromCharCode(rng.next() < 0.7 ? 97 + rng.int(3) : rng.int(256))
+      check.push([k, rng.int(10)])
+    }
+    for (const [k, r] of check) {
+      const want = leafNodeHas(node, k, r)
+      const first = leafHasPair(page, k, r)
+      const got = checkedLeafHas(page, k, r)
+      if (got !== want || first !== want) failures.push(`round ${round}: (${JSON.stringify(k)}, ${r}): checked ${got}, leafHasPair ${first}, decoded ${want}`)
+      if (want) present++
+      probes++
+    }
+  }
+  t.same(failures, [], `binary search and decoding agree (seed ${seed})`)
+  t.ok(present > 1000 && probes > 3 * present, `${present} of ${probes} probes found their pair`)
+})
+
+t.test('checkedLeafHas on a full page of long keys and large rowIds', async t => {
+  const keys = Array.from({ length: 60 }, (_, i) => 'x'.repeat(150) + String(i).padStart(3, '0'))
+  const ids = keys.map((_, i) => [i * 2 ** 40, i * 2 ** 40 + 300, Number.MAX_SAFE_INTEGER - 1000 + i])
+  const leaf: LeafNode = { level: 0, keys, ids, count: keys.length * 3 }
+  const page = encodeLeaf(leaf, 3, 16384)
+  for (let i = 0; i < keys.length; i++) {
+    for (const r of ids[i]!) t.equal(checkedLeafHas(page, keys[i]!, r), true)
+    t.equal(checkedLeafHas(page, keys[i]!, ids[i]![0]! + 1), false)
+    t.equal(checkedLeafHas(page, keys[i]! + ' ', ids[i]![0]!), false)
+  }
+  t.equal(checkedLeafHas(page, '', 0), false)
+  t.equal(checkedLeafHas(page, 'y', 0), false)
 })

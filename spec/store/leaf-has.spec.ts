@@ -1,27 +1,55 @@
-// Presence checks on leaves not cached (IndexFile.leafHas): the first check of a leaf searches its
-// page bytes without caching it; a second check decodes and caches it, so later ones read nothing.
+// Presence checks on leaves not cached (IndexFile.leafHas): the first check of a leaf reads it and
+// searches its page bytes, and the cache keeps those bytes, so later checks read nothing; a read
+// that needs the decoded leaf decodes the kept bytes without reading the page again.
 import path from 'node:path'
 import t from 'tap'
+import type { Test } from 'tap'
 import { Index } from '../../lib/index.ts'
 import { CountingVfs } from '../helpers/counting-vfs.ts'
 import { tmpDir } from '../helpers/tmp.ts'
 
 const key = (i: number): string => `key-${String(i).padStart(6, '0')}`
 
-t.test('a leaf is searched in its bytes once, then decoded and cached', async t => {
+function build(t: Test): string {
   const file = path.join(tmpDir(t), 'has.idx')
   Index.build(file, Array.from({ length: 20_000 }, (_, i) => [key(i), i] as [string, number])).close()
+  return file
+}
+
+/** Pages read since `vfs.reset()` (a look for new commits reads 32 bytes, not a page). */
+const pagesRead = (vfs: CountingVfs): number => Math.floor(vfs.readBytes / 4096)
+
+t.test('a leaf is read once; later checks search its kept bytes', async t => {
   const vfs = new CountingVfs()
-  const idx = Index.open(file, { readOnly: true, vfs })
+  const idx = Index.open(build(t), { readOnly: true, vfs })
   t.equal(idx.has(key(10), 10), true) // the path's internal nodes are cached now
   const reads: number[] = []
   for (let i = 0; i < 4; i++) {
     vfs.reset()
     t.equal(idx.has(key(15_000), i === 3 ? 1 : 15_000), i !== 3, `check ${i + 1}`)
-    // Pages read (a look for new commits reads 32 bytes, not a page).
-    reads.push(Math.floor(vfs.readBytes / 4096))
+    reads.push(pagesRead(vfs))
   }
-  t.same(reads.slice(0, 2), [1, 1], `the first two checks read the leaf once each (${reads.join(', ')})`)
-  t.same(reads.slice(2), [0, 0], 'the later ones read nothing: the second decoded and cached the leaf')
+  t.same(reads, [1, 0, 0, 0], `only the first check reads the leaf (${reads.join(', ')})`)
+  t.equal(idx.has(key(15_001), 15_001), true, 'another pair of the same leaf')
+  t.equal(idx.has(key(15_001), 15_000), false)
+  t.equal(idx.has('key-015000x', 15_000), false, 'a key between two of the leaf')
+  vfs.reset()
+  t.same(idx.get(key(15_000)), [15_000], 'a read decodes the leaf')
+  t.equal(pagesRead(vfs), 0, 'from the kept bytes, without reading the page again')
+  t.same(idx.get(key(15_002)), [15_002])
+  idx.close()
+})
+
+t.test('with cacheBytes 0 every check reads the leaf', async t => {
+  const vfs = new CountingVfs()
+  const idx = Index.open(build(t), { readOnly: true, vfs, cacheBytes: 0 })
+  const reads: number[] = []
+  for (let i = 0; i < 3; i++) {
+    vfs.reset()
+    t.equal(idx.has(key(15_000), 15_000), true)
+    reads.push(pagesRead(vfs))
+  }
+  t.ok(reads.every(n => n >= 1 && n === reads[0]), `each check reads the same pages (${reads.join(', ')})`)
+  t.equal(idx.stats().cachedPages, 0)
   idx.close()
 })

@@ -117,3 +117,55 @@ t.test('a merge into a part of a batch, and conflicts leave the log as it was', 
   t.equal(log.state('k000', 0), 1, 'the log is unchanged')
   t.end()
 })
+
+t.test('logs merged from one log, in turns and past the key filter\'s rebuilds, answer as the model', t => {
+  // Merges from a shared log add keys to a filter they share; each log must still answer only
+  // for its own entries (a superset of keys costs a search, never an answer).
+  const rng = new Rng(seed ^ 0x5eed)
+  const key = (i: number): string => `key${String(i).padStart(5, '0')}`
+  type Model = Map<string, Entry>
+  const logs: { log: ChangeLog; model: Model }[] = [{ log: ChangeLog.EMPTY, model: new Map() }]
+  const failures: string[] = []
+  for (let step = 0; step < 400 && failures.length < 5; step++) {
+    // Mostly the newest log; now and then an older one (a rollback, a snapshot's log).
+    const from = rng.next() < 0.8 ? logs[logs.length - 1]! : rng.pick(logs)
+    const model: Model = new Map(from.model)
+    const changes = new Map<string, [string, number, boolean]>()
+    const n = rng.next() < 0.9 ? 1 + rng.int(20) : rng.int(600)
+    for (let i = 0; i < n; i++) {
+      const k = key(rng.int(rng.next() < 0.5 ? 200 : 20_000))
+      const r = rng.int(4)
+      const id = pairId(k, r)
+      if (changes.has(id)) continue
+      // Pairs with r < 2 are in the tree: present unless deleted, or inserted.
+      const e = model.get(id)
+      const present = e !== undefined ? e[2] > 0 : r < 2
+      changes.set(id, [k, r, !present])
+    }
+    for (const [id, [k, r, ins]] of changes) {
+      if (model.has(id)) model.delete(id)
+      else model.set(id, [k, r, ins ? 1 : -1])
+    }
+    const log = from.log.merge(batchOf([...changes.values()]))
+    logs.push({ log, model })
+    if (step % 20 !== 19) continue
+    for (const [i, h] of logs.entries()) {
+      if (rng.next() < 0.7 && i !== logs.length - 1) continue
+      if (h.log.size !== h.model.size) failures.push(`step ${step}, log ${i}: size ${h.log.size} != ${h.model.size}`)
+      for (let p = 0; p < 300; p++) {
+        const k = key(rng.int(rng.next() < 0.5 ? 200 : 20_000))
+        const r = rng.int(4)
+        const want = h.model.get(pairId(k, r))?.[2] ?? 0
+        if (h.log.state(k, r) !== want) failures.push(`step ${step}, log ${i}: state(${k}, ${r}) ${h.log.state(k, r)} != ${want}`)
+        const of = [...h.model.values()].filter(e => e[0] === k).sort((x, y) => x[1] - y[1])
+        const wantChanges = of.length === 0 ? null : { ins: of.filter(x => x[2] > 0).map(x => x[1]), del: of.filter(x => x[2] < 0).map(x => x[1]) }
+        if (JSON.stringify(h.log.keyChanges(k)) !== JSON.stringify(wantChanges)) failures.push(`step ${step}, log ${i}: keyChanges(${k})`)
+      }
+      for (const [, [k, r, s]] of h.model) if (h.log.state(k, r) !== s) failures.push(`step ${step}, log ${i}: state(${k}, ${r}) of an entry`)
+    }
+  }
+  t.same(failures.slice(0, 5), [], `every log answers as its model (seed ${seed})`)
+  const largest = Math.max(...logs.map(l => l.log.size))
+  t.ok(largest > 500, `the largest log holds ${largest} entries`)
+  t.end()
+})
