@@ -11,7 +11,7 @@ import { decodeCommit, encodeCommit, inlineCapacity } from '../format/commit.ts'
 import type { Commit } from '../format/commit.ts'
 import { encodeLogPage, recordsSize, writeRecords } from '../format/log-records.ts'
 import type { Batch } from '../tree/batch.ts'
-import { decodeNode, encodeNode } from '../format/node.ts'
+import { decodeNode, encodeNode, isLeaf } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 import { TailrootError } from '../errors.ts'
 import type { ChildRef, MemNode } from '../tree/node-ref.ts'
@@ -120,8 +120,13 @@ export class CommitWriter implements NodeSource, NodeSink {
     const page = this.nextPage
     // A node page must leave room for the commit page after it.
     this.checkRoom(page + 1)
-    this.f.cache.set(page, node)
-    this.push(encodeNode(node, page, this.f.pageSize))
+    const buf = encodeNode(node, page, this.f.pageSize)
+    // A leaf is cached as its page bytes (a quarter of the memory of the node, which a read that
+    // needs it decodes from them; presence checks search them as they are); an internal node,
+    // which every descent uses, as the node.
+    if (isLeaf(node)) this.f.cache.setPage(page, buf)
+    else this.f.cache.set(page, node)
+    this.push(buf)
     return page
   }
 

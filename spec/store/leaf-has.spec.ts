@@ -53,3 +53,23 @@ t.test('with cacheBytes 0 every check reads the leaf', async t => {
   t.equal(idx.stats().cachedPages, 0)
   idx.close()
 })
+
+t.test('leaves a commit writes are cached as their page bytes: checks and reads use them without reading the file', async t => {
+  const vfs = new CountingVfs()
+  const file = path.join(tmpDir(t), 'written.idx')
+  const idx = Index.open(file, { vfs, maxPendingChanges: 0 }) // every commit writes its leaves
+  idx.transaction(tx => { for (let i = 0; i < 2_000; i++) tx.insert(key(i), i) })
+  t.ok(idx.stats().height >= 2, `height ${idx.stats().height}: leaves and an internal node`)
+  vfs.reset()
+  for (let i = 0; i < 2_000; i += 97) t.equal(idx.has(key(i), i), true, `check ${i}`)
+  t.equal(idx.has(key(5), 6), false)
+  t.equal(pagesRead(vfs), 0, 'presence checks read no page')
+  const cachedBytes = idx.stats().cachedBytes
+  t.ok(cachedBytes < 2 * 4096 * idx.stats().livePages, `the cache holds about the pages' bytes (${cachedBytes} bytes for ${idx.stats().livePages} pages)`)
+  vfs.reset()
+  t.same(idx.get(key(1_234)), [1_234], 'a read decodes the kept bytes')
+  t.same([...idx.range({ gte: key(1_990) })].map(p => p[1]), Array.from({ length: 10 }, (_, i) => 1_990 + i))
+  t.equal(pagesRead(vfs), 0, 'and reads no page either')
+  idx.close()
+  t.ok(Index.verify(file).ok)
+})
