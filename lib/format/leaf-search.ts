@@ -4,7 +4,8 @@
  * allocates nothing. Pure. leafHasPair checks the page exactly as decodeNode does, in the same
  * single pass (slots in bounds, varints well formed, keys ascending, rowIds ascending, the entry
  * count), and throws the same DecodeError, so a page gives CORRUPT here whenever decoding it
- * would. checkedLeafHas answers for a page leafHasPair accepted before, by binary search.
+ * would. checkedLeafHas answers for a page leafHasPair accepted before, by binary search, and
+ * checkedLeafIds finds a key's rowIds in such a page.
  */
 import { OFF_COUNT, OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
 import { leafHeader } from './node.ts'
@@ -128,6 +129,43 @@ export function checkedLeafHas(page: Buffer, k: string, r: number): boolean {
   let id = checkedVarint(page)
   for (let j = 1; j < n && id < r; j++) id += checkedVarint(page)
   return id === r
+}
+
+/**
+ * The rowIds of key `k` in a leaf page leafHasPair accepted before, ascending (a new array; []
+ * when the leaf shows that no pair of `k` exists), by the binary search of checkedLeafHas; null
+ * when the pairs of `k` may continue in the next leaf: `k` is the leaf's last key, or above all
+ * of its keys (then a lookup that descended to this leaf for (k, -1) finds them after it).
+ */
+export function checkedLeafIds(page: Buffer, k: string): number[] | null {
+  const kl = k.length
+  const groups = page[OFF_COUNT]! | (page[OFF_COUNT + 1]! << 8)
+  let lo = 0
+  let hi = groups
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const slot = PAGE_HEADER_SIZE + SLOT_SIZE * mid
+    at.pos = page[slot]! | (page[slot + 1]! << 8)
+    const len = checkedVarint(page)
+    const p = at.pos
+    const n = len < kl ? len : kl
+    let d = 0
+    for (let i = 0; i < n && d === 0; i++) d = page[p + i]! - k.charCodeAt(i)
+    if (d === 0) d = len - kl
+    if (d < 0) lo = mid + 1
+    else if (d > 0) hi = mid
+    else {
+      if (mid === groups - 1) return null
+      at.pos = p + len
+      const count = checkedVarint(page)
+      const ids = new Array<number>(count)
+      let id = checkedVarint(page)
+      ids[0] = id
+      for (let j = 1; j < count; j++) ids[j] = id += checkedVarint(page)
+      return ids
+    }
+  }
+  return lo === groups ? null : []
 }
 
 /** A well-formed page type for a node, but an internal one where a leaf was expected. */

@@ -7,13 +7,13 @@ import { OFF_PAGE_NO } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
-import { LevelMismatch, checkedLeafHas, leafHasPair } from '../format/leaf-search.ts'
+import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafHasPair } from '../format/leaf-search.ts'
 import { decodeNode } from '../format/node.ts'
 import type { LeafNode, TreeNode } from '../format/node.ts'
 import { DecodeError, crcMatches } from '../format/page.ts'
 import { TailrootError, corrupt, ioError } from '../errors.ts'
 import type { ChildRef, MemNode } from '../tree/node-ref.ts'
-import { leafNodeHas } from '../tree/read.ts'
+import { leafNodeHas, leafNodeIds } from '../tree/read.ts'
 import type { NodeSource } from '../tree/source.ts'
 import { NodeCache } from './cache.ts'
 import type { CommitTally } from './history.ts'
@@ -214,6 +214,25 @@ export class IndexFile implements NodeSource, PageReader {
   leafHas(page: number, k: string, r: number): boolean {
     const e = this.cache.entry(page)
     if (e !== undefined) return e.node === null ? checkedLeafHas(e.page!, k, r) : leafNodeHas(this.atLevel(page, 0, e.node) as LeafNode, k, r)
+    return this.searchLeaf(page, k, r).found
+  }
+
+  /**
+   * NodeSource.leafIds: the rowIds of key `k` in the leaf at `page`, or null when they may go on
+   * in the next leaf. As leafHas: a leaf not cached is read, checked whole and kept as its bytes,
+   * which are searched (checkedLeafIds); a lookup decodes only the rowIds it returns.
+   */
+  leafIds(page: number, k: string): number[] | null {
+    const e = this.cache.entry(page)
+    if (e !== undefined) return e.node === null ? checkedLeafIds(e.page!, k) : leafNodeIds(this.atLevel(page, 0, e.node) as LeafNode, k)
+    return checkedLeafIds(this.searchLeaf(page, k, -1).buf, k)
+  }
+
+  /**
+   * Reads the leaf at `page`, which is not cached, checks it as decoding would while searching
+   * it for (k, r) (leafHasPair), and has the cache keep its bytes (when it keeps anything).
+   */
+  private searchLeaf(page: number, k: string, r: number): { buf: Buffer; found: boolean } {
     const keep = this.cache.enabled
     const buf = keep ? this.checkPage(page, this.readInto(Buffer.allocUnsafeSlow(this.pageSize), page)) : this.readScratch(page)
     let found: boolean
@@ -225,7 +244,7 @@ export class IndexFile implements NodeSource, PageReader {
       throw err
     }
     if (keep) this.cache.setPage(page, buf)
-    return found
+    return { buf, found }
   }
 
   load(ref: ChildRef, level: number): MemNode {

@@ -91,8 +91,37 @@ export function leafNodeHas(leaf: LeafNode, k: string, r: number): boolean {
   return i < ids.length && ids[i] === r
 }
 
-/** All rowIds of key k, ascending: one descent, then along the leaves the key spans. */
+/**
+ * The rowIds of key k in a decoded leaf (a copy; [] when the leaf shows there are none), or null
+ * when they may continue in the next leaf (k is its last key, or above all of them).
+ */
+export function leafNodeIds(leaf: LeafNode, k: string): number[] | null {
+  const g = groupFor(leaf, k)
+  const last = leaf.keys.length - 1
+  if (g > last) return null
+  if (leaf.keys[g] !== k) return []
+  return g === last ? null : leaf.ids[g]!.slice()
+}
+
+/**
+ * All rowIds of key k, ascending: one descent, then along the leaves the key spans. A key within
+ * one leaf of the file is answered by the source from the leaf as it keeps it (leafIds).
+ */
 export function idsOf(src: NodeSource, t: TreeRoot, k: string): number[] {
+  if (t.height === 0) return []
+  if (src.leafIds !== undefined) {
+    let ref: ChildRef = t.root
+    let level = t.height - 1
+    while (level > 0) {
+      const node = src.load(ref, level) as InternalNode<ChildRef>
+      ref = node.children[childFor(node, k, -1)]!
+      level = node.level - 1
+    }
+    if (typeof ref === 'number') {
+      const ids = src.leafIds(ref, k)
+      if (ids !== null) return ids
+    }
+  }
   const c = new Cursor(src, t)
   if (!c.seekPair(k, -1) || c.key !== k) return []
   const out = c.groupIds()

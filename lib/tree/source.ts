@@ -12,6 +12,12 @@ export interface NodeSource {
    * the leaf would answer it (the same CORRUPT errors), but without decoding a leaf not cached.
    */
   leafHas?(page: number, k: string, r: number): boolean
+  /**
+   * Optional: the rowIds of key `k` in the leaf at page `page` (a new array, [] when the leaf
+   * shows there are none), or null when they may continue in the next leaf (checkedLeafIds);
+   * the same CORRUPT errors as load(), without decoding a leaf not cached.
+   */
+  leafIds?(page: number, k: string): number[] | null
   /** The file the nodes come from, named by the CORRUPT errors tree code finds itself. */
   readonly path?: string
 }

@@ -3,11 +3,11 @@
 // accepted, checkedLeafHas (binary search) answers the same.
 import t from 'tap'
 import { PAGE_INTERNAL } from '../../lib/format/constants.ts'
-import { LevelMismatch, checkedLeafHas, leafHasPair } from '../../lib/format/leaf-search.ts'
+import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafHasPair } from '../../lib/format/leaf-search.ts'
 import { decodeNode, encodeLeaf, isLeaf, leafSize } from '../../lib/format/node.ts'
 import type { LeafNode } from '../../lib/format/node.ts'
 import { DecodeError } from '../../lib/format/page.ts'
-import { leafNodeHas } from '../../lib/tree/read.ts'
+import { leafNodeHas, leafNodeIds } from '../../lib/tree/read.ts'
 import { Rng } from '../helpers/rng.ts'
 
 const P = 512
@@ -141,4 +141,55 @@ t.test('checkedLeafHas on a full page of long keys and large rowIds', async t =>
   }
   t.equal(checkedLeafHas(page, '', 0), false)
   t.equal(checkedLeafHas(page, 'y', 0), false)
+})
+
+/** What a key's rowIds in one leaf are, from the decoded leaf by a plain scan (the oracle). */
+function idsByScan(leaf: LeafNode, k: string): number[] | null {
+  const last = leaf.keys.length - 1
+  if (leaf.keys.every(x => x < k)) return null // above every key: they may start in the next leaf
+  const g = leaf.keys.indexOf(k)
+  if (g < 0) return []
+  return g === last ? null : [...leaf.ids[g]!]
+}
+
+t.test('checkedLeafIds and leafNodeIds give a key\'s rowIds, or null where they may go on in the next leaf', async t => {
+  const seed = Rng.seedFromEnv()
+  const rng = new Rng(seed)
+  t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
+  const failures: string[] = []
+  const seen = { ids: 0, none: 0, open: 0 }
+  for (let round = 0; round < 1500 && failures.length < 5; round++) {
+    const leaf = randomLeaf(rng)
+    const page = encodeLeaf(leaf, 7, P)
+    leafHasPair(page, '', -1) // accepted, as the cache's pages are
+    const node = decodeNode(page)
+    if (!isLeaf(node)) throw new Error('not a leaf')
+    const keys = [...leaf.keys]
+    for (const k of leaf.keys) keys.push(k.slice(0, -1), k + '\0', k + '\xff')
+    for (let i = 0; i < 4; i++) {
+      let k = ''
+      for (let j = rng.int(7); j > 0; j--) k += String.fromCharCode(rng.next() < 0.7 ? 97 + rng.int(3) : rng.int(256))
+      keys.push(k)
+    }
+    for (const k of keys) {
+      const want = idsByScan(leaf, k)
+      const got = checkedLeafIds(page, k)
+      const dec = leafNodeIds(node, k)
+      if (JSON.stringify(got) !== JSON.stringify(want) || JSON.stringify(dec) !== JSON.stringify(want)) {
+        failures.push(`round ${round}: ${JSON.stringify(k)}: checked ${JSON.stringify(got)}, decoded ${JSON.stringify(dec)}, scan ${JSON.stringify(want)}`)
+      }
+      if (want === null) seen.open++
+      else if (want.length === 0) seen.none++
+      else seen.ids++
+    }
+  }
+  t.same(failures, [], `binary search, decoded search and a scan agree (seed ${seed})`)
+  t.ok(seen.ids > 1000 && seen.none > 1000 && seen.open > 500, `keys with rowIds ${seen.ids}, without ${seen.none}, maybe in the next leaf ${seen.open}`)
+  // The arrays are the caller's: changing one changes nothing the page or the leaf holds.
+  const leaf: LeafNode = { level: 0, keys: ['a', 'b'], ids: [[1, 5, 9], [2]], count: 4 }
+  const page = encodeLeaf(leaf, 1, P)
+  checkedLeafIds(page, 'a')!.push(100)
+  leafNodeIds(leaf, 'a')!.push(100)
+  t.same(checkedLeafIds(page, 'a'), [1, 5, 9])
+  t.same(leaf.ids[0], [1, 5, 9])
 })

@@ -73,3 +73,39 @@ t.test('leaves a commit writes are cached as their page bytes: checks and reads 
   idx.close()
   t.ok(Index.verify(file).ok)
 })
+
+t.test('lookups search a leaf\'s kept bytes too; keys whose rowIds span leaves are walked', async t => {
+  const file = path.join(tmpDir(t), 'ids.idx')
+  // Keys of 1 to 700 rowIds: many within one leaf, some over several (a 4 KiB leaf holds a few
+  // hundred small rowIds), some the last or first key of a leaf.
+  const want = new Map<string, number[]>()
+  const pairs: [string, number][] = []
+  for (let i = 0; i < 3_000; i++) {
+    const n = i % 97 === 0 ? 700 : 1 + (i % 5)
+    const ids = Array.from({ length: n }, (_, j) => i * 1000 + j * 3)
+    want.set(key(i), ids)
+    for (const r of ids) pairs.push([key(i), r])
+  }
+  Index.build(file, pairs).close()
+  const vfs = new CountingVfs()
+  const idx = Index.open(file, { readOnly: true, vfs })
+  const keys = [...want.keys()]
+  for (let round = 0; round < 2; round++) {
+    const wrong: string[] = []
+    for (const k of keys) if (JSON.stringify(idx.get(k)) !== JSON.stringify(want.get(k))) wrong.push(k)
+    t.same(wrong, [], `round ${round + 1}: every key's rowIds (${keys.length} keys)`)
+    t.same(idx.get('key-0000005'), [], 'a key between two keys')
+    t.same(idx.get('zzz'), [], 'a key above every key')
+    t.same(idx.get(''), [], 'the empty key')
+  }
+  vfs.reset()
+  for (const k of keys.slice(0, 500)) idx.get(k)
+  t.equal(pagesRead(vfs), 0, 'the second round read no page: the leaves are kept')
+  idx.close()
+  // Deleting rowIds through the pending log: lookups merge the log as before.
+  const w = Index.open(file)
+  w.transaction(tx => { for (const r of want.get(key(97))!.slice(0, 650)) tx.delete(key(97), r); tx.insert(key(98), 5) })
+  t.same(w.get(key(97)), want.get(key(97))!.slice(650))
+  t.same(w.get(key(98)), [...want.get(key(98))!, 5].sort((a, b) => a - b))
+  w.close()
+})
