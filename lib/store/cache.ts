@@ -113,6 +113,14 @@ export class NodeCache {
     this.bytes = 0
   }
 
+  /** Forgets `page`. */
+  delete(page: number): void {
+    const e = this.map.get(page)
+    if (e === undefined) return
+    this.map.delete(page)
+    this.bytes -= e.bytes
+  }
+
   /** Forgets pages from `page` on (pages of a commit that failed). */
   dropFrom(page: number): void {
     for (const [p, e] of [...this.map]) if (p >= page) { this.map.delete(p); this.bytes -= e.bytes }

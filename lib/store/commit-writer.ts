@@ -171,10 +171,13 @@ export class CommitWriter implements NodeSource, NodeSink {
 
   /**
    * The node `ref` names, as IndexFile.load, for the pages of this commit too: those still in
-   * the write buffer are decoded from it (a streaming apply may take back a node it wrote).
+   * the write buffer are decoded from it (a streaming apply may take back a node it wrote). A
+   * node of the file is one this commit replaces (tree code loads only the nodes it rebuilds), so
+   * the cache forgets it (IndexFile.take).
    */
   load(ref: ChildRef, level: number): MemNode {
-    if (typeof ref !== 'number' || ref < this.chunkStart) return this.f.load(ref, level)
+    if (typeof ref !== 'number') return ref
+    if (ref < this.chunkStart) return this.f.take(ref, level)
     const buf = this.chunks[ref - this.chunkStart]
     if (buf === undefined || ref < this.firstPage + this.logPages) throw new Error(`internal error: page ${ref} is not a node this commit appended`)
     const n = decodeNode(buf)

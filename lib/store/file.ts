@@ -175,6 +175,27 @@ export class IndexFile implements NodeSource, PageReader {
     return this.atLevel(page, level, this.cache.get(page) ?? this.decodePage(page))
   }
 
+  /**
+   * node(), for a commit that replaces the page (a fold's old leaves and the internal nodes above
+   * them): the cache forgets it instead of keeping it, since caching a node about to become
+   * garbage would only push live ones out (and leave more for the garbage collector).
+   */
+  take(page: number, level: number): TreeNode {
+    const e = this.cache.entry(page)
+    let n: TreeNode
+    if (e !== undefined && e.node !== null) n = e.node
+    else {
+      try {
+        n = decodeNode(e?.page ?? this.readScratch(page))
+      } catch (err) {
+        if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
+        throw err
+      }
+    }
+    if (e !== undefined) this.cache.delete(page)
+    return this.atLevel(page, level, n)
+  }
+
   /** Decodes and caches the node at `page`: from its bytes when the cache keeps them (setPage), else read. */
   private decodePage(page: number): TreeNode {
     let n: TreeNode

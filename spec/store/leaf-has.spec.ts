@@ -109,3 +109,19 @@ t.test('lookups search a leaf\'s kept bytes too; keys whose rowIds span leaves a
   t.same(w.get(key(98)), [...want.get(key(98))!, 5].sort((a, b) => a - b))
   w.close()
 })
+
+t.test('a commit that rebuilds nodes leaves the nodes it replaced out of the cache', async t => {
+  const file = path.join(tmpDir(t), 'fold.idx')
+  Index.build(file, Array.from({ length: 20_000 }, (_, i) => [key(i * 2), i] as [string, number])).close()
+  const idx = Index.open(file, { maxPendingChanges: 0 }) // every commit rebuilds the nodes it touches
+  let n = 0
+  for (let c = 0; c < 100; c++) {
+    idx.transaction(tx => { for (let j = 0; j < 30; j++) tx.insert(key(((c * 7919 + j * 104729) % 20_000) * 2 + 1), n++) })
+  }
+  const s = idx.stats()
+  t.ok(s.cachedPages <= s.livePages, `only live pages are cached: ${s.cachedPages} cached, ${s.livePages} live of ${s.pagesTotal} (the replaced ones are garbage)`)
+  t.equal(idx.count(), 20_000 + n)
+  for (let i = 0; i < 20_000; i += 501) t.same(idx.get(key(i * 2)), [i], `key ${i}`)
+  idx.close()
+  t.ok(Index.verify(file).ok)
+})
