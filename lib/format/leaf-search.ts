@@ -96,52 +96,14 @@ function checkedVarint(page: Buffer): number {
 }
 
 /**
- * leafHasPair for a page it accepted before (unchanged since): a binary search over the groups'
- * slots, comparing page bytes with `k` where they are, O(log groups) key comparisons and no
- * checks. Searching these bytes reads far less memory than a decoded leaf's strings and arrays,
- * which matters when many leaves take turns (each check misses the CPU caches).
+ * Binary search over the groups' slots of a page leafHasPair accepted, comparing page bytes with
+ * `k` where they are: the group whose key is `k`, with `at.pos` then at its rowId count; else
+ * -1 - (the first group whose key is above `k`). O(log groups) key comparisons and no checks.
  */
-export function checkedLeafHas(page: Buffer, k: string, r: number): boolean {
+function searchGroups(page: Buffer, k: string): number {
   const kl = k.length
   let lo = 0
   let hi = page[OFF_COUNT]! | (page[OFF_COUNT + 1]! << 8)
-  // The first group whose key is ≥ k; `found` is where the rowIds of a group whose key is k start.
-  let found = -1
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const slot = PAGE_HEADER_SIZE + SLOT_SIZE * mid
-    at.pos = page[slot]! | (page[slot + 1]! << 8)
-    const len = checkedVarint(page)
-    const p = at.pos
-    const n = len < kl ? len : kl
-    let d = 0
-    for (let i = 0; i < n && d === 0; i++) d = page[p + i]! - k.charCodeAt(i)
-    if (d === 0) d = len - kl
-    if (d < 0) lo = mid + 1
-    else {
-      hi = mid
-      if (d === 0) { found = p + len; break }
-    }
-  }
-  if (found < 0) return false
-  at.pos = found
-  const n = checkedVarint(page)
-  let id = checkedVarint(page)
-  for (let j = 1; j < n && id < r; j++) id += checkedVarint(page)
-  return id === r
-}
-
-/**
- * The rowIds of key `k` in a leaf page leafHasPair accepted before, ascending (a new array; []
- * when the leaf shows that no pair of `k` exists), by the binary search of checkedLeafHas; null
- * when the pairs of `k` may continue in the next leaf: `k` is the leaf's last key, or above all
- * of its keys (then a lookup that descended to this leaf for (k, -1) finds them after it).
- */
-export function checkedLeafIds(page: Buffer, k: string): number[] | null {
-  const kl = k.length
-  const groups = page[OFF_COUNT]! | (page[OFF_COUNT + 1]! << 8)
-  let lo = 0
-  let hi = groups
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
     const slot = PAGE_HEADER_SIZE + SLOT_SIZE * mid
@@ -154,18 +116,41 @@ export function checkedLeafIds(page: Buffer, k: string): number[] | null {
     if (d === 0) d = len - kl
     if (d < 0) lo = mid + 1
     else if (d > 0) hi = mid
-    else {
-      if (mid === groups - 1) return null
-      at.pos = p + len
-      const count = checkedVarint(page)
-      const ids = new Array<number>(count)
-      let id = checkedVarint(page)
-      ids[0] = id
-      for (let j = 1; j < count; j++) ids[j] = id += checkedVarint(page)
-      return ids
-    }
+    else { at.pos = p + len; return mid }
   }
-  return lo === groups ? null : []
+  return -1 - lo
+}
+
+/**
+ * leafHasPair for a page it accepted before (unchanged since), by searchGroups. Searching these
+ * bytes reads far less memory than a decoded leaf's strings and arrays, which matters when many
+ * leaves take turns (each check misses the CPU caches).
+ */
+export function checkedLeafHas(page: Buffer, k: string, r: number): boolean {
+  if (searchGroups(page, k) < 0) return false
+  const n = checkedVarint(page)
+  let id = checkedVarint(page)
+  for (let j = 1; j < n && id < r; j++) id += checkedVarint(page)
+  return id === r
+}
+
+/**
+ * The rowIds of key `k` in a leaf page leafHasPair accepted before, ascending (a new array; []
+ * when the leaf shows that no pair of `k` exists), by searchGroups; null when the pairs of `k`
+ * may continue in the next leaf: `k` is the leaf's last key, or above all of its keys (then a
+ * lookup that descended to this leaf for (k, -1) finds them after it).
+ */
+export function checkedLeafIds(page: Buffer, k: string): number[] | null {
+  const groups = page[OFF_COUNT]! | (page[OFF_COUNT + 1]! << 8)
+  const g = searchGroups(page, k)
+  if (g < 0) return -1 - g === groups ? null : []
+  if (g === groups - 1) return null
+  const count = checkedVarint(page)
+  const ids = new Array<number>(count)
+  let id = checkedVarint(page)
+  ids[0] = id
+  for (let j = 1; j < count; j++) ids[j] = id += checkedVarint(page)
+  return ids
 }
 
 /** A well-formed page type for a node, but an internal one where a leaf was expected. */
