@@ -11,22 +11,35 @@ const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fairness-
 
 interface Result { tag: string; commits: number; longestMs: number }
 
-function run(file: string, tag: string, until: number): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, file, tag, String(until)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    p.stdout.on('data', d => { out += d })
-    p.on('error', reject)
-    p.on('exit', code => code === 0 ? resolve(JSON.parse(out) as Result) : reject(new Error(`child ${tag} exited with ${code}`)))
+interface Child { ready: Promise<void>; go: (until: number) => void; result: Promise<Result> }
+
+/** Starts a child writer: `ready` once it has opened the index, `go` gives it the window's end. */
+function start(file: string, tag: string): Child {
+  const p = spawn(process.execPath, ['--import', 'tsx', child, file, tag], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let out = ''
+  let onReady: () => void = () => {}
+  const ready = new Promise<void>(resolve => { onReady = resolve })
+  p.stdout.on('data', d => {
+    out += String(d)
+    if (out.startsWith('ready\n')) onReady()
   })
+  const result = new Promise<Result>((resolve, reject) => {
+    p.on('error', reject)
+    p.on('exit', code => code === 0 ? resolve(JSON.parse(out.slice('ready\n'.length)) as Result) : reject(new Error(`child ${tag} exited with ${code}`)))
+  })
+  return { ready, go: until => p.stdin.end(`${until}\n`), result }
 }
 
 t.test('two tight-loop writers share the lock fairly', async t => {
   const file = path.join(tmpDir(t), 'fair.idx')
   Index.open(file).close()
-  // Both children start loading at once; the window starts after their startup.
+  // The window starts once both children have started and opened the index (a busy machine can
+  // take seconds to start one), so both loop over the same 6 s.
+  const children = [start(file, 'a'), start(file, 'b')]
+  await Promise.all(children.map(c => c.ready))
   const until = Date.now() + 6000
-  const [a, b] = await Promise.all([run(file, 'a', until), run(file, 'b', until)])
+  for (const c of children) c.go(until)
+  const [a, b] = await Promise.all(children.map(c => c.result)) as [Result, Result]
   t.comment(`a: ${a.commits} commits (longest ${a.longestMs} ms), b: ${b.commits} commits (longest ${b.longestMs} ms)`)
   const total = a.commits + b.commits
   t.ok(total > 100, `enough commits to judge (${total})`)
