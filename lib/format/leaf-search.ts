@@ -8,9 +8,8 @@
  * checkedLeafIds finds a key's rowIds in such a page.
  */
 import { OFF_COUNT, OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
-import { leafHeader } from './node.ts'
+import { leafFirstId, leafHeader, leafIdCount, leafKeyLength, leafNextId } from './node.ts'
 import { DecodeError } from './page.ts'
-import { readVarint } from './varint.ts'
 
 /** Whether the bytes page[at, at + len) equal the byte string `k` (one char per byte). */
 function bytesEqual(page: Buffer, at: number, len: number, k: string): boolean {
@@ -41,7 +40,6 @@ export function leafHasPair(page: Buffer, k: string, r: number): boolean {
     if (type === PAGE_INTERNAL) throw page[OFF_LEVEL]! >= 1 ? new LevelMismatch(page[OFF_LEVEL]!) : new DecodeError('internal page with level 0')
     throw new DecodeError(`expected a node page, found page type 0x${(type ?? 0).toString(16)}`)
   }
-  const end = page.length
   const { g, total, slotsEnd } = leafHeader(page)
   const cur = { pos: 0 }
   let found = false
@@ -49,26 +47,18 @@ export function leafHasPair(page: Buffer, k: string, r: number): boolean {
   let prevLen = -1
   let count = 0
   for (let i = 0; i < g; i++) {
-    cur.pos = page.readUInt16LE(PAGE_HEADER_SIZE + SLOT_SIZE * i)
-    if (cur.pos < slotsEnd) throw new DecodeError(`leaf group ${i} offset ${cur.pos} points into the header`)
-    const klen = readVarint(page, cur, end)
-    if (klen < 0 || cur.pos + klen > end) throw new DecodeError(`leaf group ${i}: bad key length`)
+    const klen = leafKeyLength(page, cur, i, slotsEnd)
     const at = cur.pos
     cur.pos += klen
     if (i > 0 && !(compareBytes(page, prevAt, prevLen, at, klen) < 0)) throw new DecodeError(`leaf group ${i}: keys out of order`)
     prevAt = at
     prevLen = klen
     const mine = !found && bytesEqual(page, at, klen, k)
-    const n = readVarint(page, cur, end)
-    if (n < 1 || n > end) throw new DecodeError(`leaf group ${i}: bad rowId count`)
-    let id = readVarint(page, cur, end)
-    if (id < 0) throw new DecodeError(`leaf group ${i}: bad rowId`)
+    const n = leafIdCount(page, cur, i)
+    let id = leafFirstId(page, cur, i)
     if (mine && id === r) found = true
     for (let j = 1; j < n; j++) {
-      const d = readVarint(page, cur, end)
-      if (d < 1) throw new DecodeError(`leaf group ${i}: bad rowId delta`)
-      id += d
-      if (id > Number.MAX_SAFE_INTEGER) throw new DecodeError(`leaf group ${i}: rowId out of range`)
+      id = leafNextId(page, cur, i, id)
       if (mine && id === r) found = true
     }
     count += n

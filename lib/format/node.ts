@@ -143,34 +143,60 @@ export function leafHeader(page: Buffer): { g: number; total: number; slotsEnd: 
   return { g, total, slotsEnd }
 }
 
-function decodeLeaf(page: Buffer): LeafNode {
+/*
+ * The checks of one leaf group, shared by decodeLeaf and leafHasPair (leaf-search.ts), which walk
+ * a leaf in one pass each: `cur.pos` moves along the group, `i` names it in errors.
+ */
+
+/** Group i's slot and key length, checked; `cur.pos` is then at the key's bytes. */
+export function leafKeyLength(page: Buffer, cur: { pos: number }, i: number, slotsEnd: number): number {
   const end = page.length
+  cur.pos = page.readUInt16LE(PAGE_HEADER_SIZE + SLOT_SIZE * i)
+  if (cur.pos < slotsEnd) throw new DecodeError(`leaf group ${i} offset ${cur.pos} points into the header`)
+  const klen = readVarint(page, cur, end)
+  if (klen < 0 || cur.pos + klen > end) throw new DecodeError(`leaf group ${i}: bad key length`)
+  return klen
+}
+
+/** Group i's rowId count, checked. */
+export function leafIdCount(page: Buffer, cur: { pos: number }, i: number): number {
+  const n = readVarint(page, cur, page.length)
+  if (n < 1 || n > page.length) throw new DecodeError(`leaf group ${i}: bad rowId count`)
+  return n
+}
+
+/** Group i's first rowId, checked. */
+export function leafFirstId(page: Buffer, cur: { pos: number }, i: number): number {
+  const id = readVarint(page, cur, page.length)
+  if (id < 0) throw new DecodeError(`leaf group ${i}: bad rowId`)
+  return id
+}
+
+/** The rowId of group i after `id`: its delta read and checked. */
+export function leafNextId(page: Buffer, cur: { pos: number }, i: number, id: number): number {
+  const d = readVarint(page, cur, page.length)
+  if (d < 1) throw new DecodeError(`leaf group ${i}: bad rowId delta`)
+  id += d
+  if (id > Number.MAX_SAFE_INTEGER) throw new DecodeError(`leaf group ${i}: rowId out of range`)
+  return id
+}
+
+function decodeLeaf(page: Buffer): LeafNode {
   const { g, total, slotsEnd } = leafHeader(page)
   const keys: string[] = new Array(g)
   const ids: number[][] = new Array(g)
   const cur = { pos: 0 }
   let count = 0
   for (let i = 0; i < g; i++) {
-    cur.pos = page.readUInt16LE(PAGE_HEADER_SIZE + SLOT_SIZE * i)
-    if (cur.pos < slotsEnd) throw new DecodeError(`leaf group ${i} offset ${cur.pos} points into the header`)
-    const klen = readVarint(page, cur, end)
-    if (klen < 0 || cur.pos + klen > end) throw new DecodeError(`leaf group ${i}: bad key length`)
+    const klen = leafKeyLength(page, cur, i, slotsEnd)
     const key = page.toString('latin1', cur.pos, cur.pos + klen)
     cur.pos += klen
     if (i > 0 && !(keys[i - 1]! < key)) throw new DecodeError(`leaf group ${i}: keys out of order`)
-    const n = readVarint(page, cur, end)
-    if (n < 1 || n > end) throw new DecodeError(`leaf group ${i}: bad rowId count`)
+    const n = leafIdCount(page, cur, i)
     const list: number[] = new Array(n)
-    let id = readVarint(page, cur, end)
-    if (id < 0) throw new DecodeError(`leaf group ${i}: bad rowId`)
+    let id = leafFirstId(page, cur, i)
     list[0] = id
-    for (let j = 1; j < n; j++) {
-      const d = readVarint(page, cur, end)
-      if (d < 1) throw new DecodeError(`leaf group ${i}: bad rowId delta`)
-      id += d
-      if (id > Number.MAX_SAFE_INTEGER) throw new DecodeError(`leaf group ${i}: rowId out of range`)
-      list[j] = id
-    }
+    for (let j = 1; j < n; j++) list[j] = id = leafNextId(page, cur, i, id)
     keys[i] = key
     ids[i] = list
     count += n

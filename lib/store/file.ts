@@ -43,6 +43,8 @@ export class IndexFile implements NodeSource, PageReader {
   readonly cache: NodeCache
   private refs = 1
   reads = 0
+  /** The key of this open file (device, inode, fileId), made on first use: see `key`. */
+  private fileKey: string | null = null
   /** The buffer node() reads pages into. */
   private scratch: Buffer | null = null
   /** The commits counted up to a commit of this file, so stats() walks only newer ones. */
@@ -170,6 +172,11 @@ export class IndexFile implements NodeSource, PageReader {
     }
   }
 
+  /** The file as a string (device, inode and fileId), for what a process knows of it (follower.ts). */
+  get key(): string {
+    return this.fileKey ??= `${this.identity.dev}:${this.identity.ino}:${this.header.fileId.toString('hex')}`
+  }
+
   /** Reads and decodes the node at `page`, which must be at `level`; cached. */
   node(page: number, level: number): TreeNode {
     return this.atLevel(page, level, this.cache.get(page) ?? this.decodePage(page))
@@ -182,31 +189,26 @@ export class IndexFile implements NodeSource, PageReader {
    */
   take(page: number, level: number): TreeNode {
     const e = this.cache.entry(page)
-    let n: TreeNode
-    if (e !== undefined && e.node !== null) n = e.node
-    else {
-      try {
-        n = decodeNode(e?.page ?? this.readScratch(page))
-      } catch (err) {
-        if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
-        throw err
-      }
-    }
+    const n = e !== undefined && e.node !== null ? e.node : this.decodeFrom(page, e?.page ?? this.readScratch(page))
     if (e !== undefined) this.cache.delete(page)
     return this.atLevel(page, level, n)
   }
 
   /** Decodes and caches the node at `page`: from its bytes when the cache keeps them (setPage), else read. */
   private decodePage(page: number): TreeNode {
-    let n: TreeNode
+    const n = this.decodeFrom(page, this.cache.getPage(page) ?? this.readScratch(page))
+    this.cache.set(page, n)
+    return n
+  }
+
+  /** decodeNode() of the checked bytes `buf` of `page`; CORRUPT when they are not a node. */
+  private decodeFrom(page: number, buf: Buffer): TreeNode {
     try {
-      n = decodeNode(this.cache.getPage(page) ?? this.readScratch(page))
+      return decodeNode(buf)
     } catch (err) {
       if (err instanceof DecodeError) throw corrupt(this.path, page, err.message)
       throw err
     }
-    this.cache.set(page, n)
-    return n
   }
 
   private atLevel(page: number, level: number, n: TreeNode): TreeNode {

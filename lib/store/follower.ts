@@ -128,8 +128,6 @@ export class TailFollower {
    * before its sync returned), nor is a file's first state unless it has no commit at all.
    */
   private durableCommit: Commit | null
-  /** fileKey() of the file `f`. */
-  private key: { f: IndexFile; key: string } | null = null
   /** How many times the handle switched to a new file at the path. */
   private switches = 0
   private readonly o: FollowerOptions
@@ -267,7 +265,7 @@ export class TailFollower {
       throw err
     }
     const old = this.f
-    cleanTails.delete(this.fileKey())
+    cleanTails.delete(this.f.key)
     const commit = found.commit
     this.f = f
     this.cur = commit
@@ -322,7 +320,7 @@ export class TailFollower {
     if (this.zeroAfter === this.cur || nothingAfter(readProbe(this.f, this.cur))) {
       const k = this.clean
       if (k !== null && k.commit === this.cur) return
-      const shared = cleanTails.get(this.fileKey())
+      const shared = cleanTails.get(this.f.key)
       if (shared !== undefined && shared.page === this.cur.page && shared.sequence === this.cur.sequence) {
         this.clean = { commit: this.cur, size: shared.size }
         return
@@ -337,20 +335,10 @@ export class TailFollower {
     this.knowClean(this.cur, ok ? size : end * P)
   }
 
-  /** The key of the open file in cleanTails (built once per open file: a commit asks twice). */
-  private fileKey(): string {
-    const k = this.key
-    if (k !== null && k.f === this.f) return k.key
-    const id = this.f.identity
-    const key = `${id.dev}:${id.ino}:${this.f.header.fileId.toString('hex')}`
-    this.key = { f: this.f, key }
-    return key
-  }
-
   /** Every byte after `c`'s end, up to `size`, is zero: for this handle, and for the process. */
   private knowClean(c: Commit, size: number): void {
     this.clean = { commit: c, size }
-    cleanTails.set(this.fileKey(), { page: c.page, sequence: c.sequence, size })
+    cleanTails.set(this.f.key, { page: c.page, sequence: c.sequence, size })
   }
 
   /** Pages in the file, all zero after the current commit (valid after prepareWrite). */
@@ -381,11 +369,11 @@ export class TailFollower {
   commitFailed(): void {
     this.clean = null
     this.torn = null
-    cleanTails.delete(this.fileKey())
+    cleanTails.delete(this.f.key)
   }
 
   close(): void {
-    cleanTails.delete(this.fileKey())
+    cleanTails.delete(this.f.key)
     this.f.release()
   }
 }

@@ -69,17 +69,19 @@ export function countLess(src: NodeSource, t: TreeRoot, k: string, r: number): n
 
 export function hasPair(src: NodeSource, t: TreeRoot, k: string, r: number): boolean {
   if (t.height === 0) return false
+  const ref = leafFor(src, t, k, r)
+  if (typeof ref === 'number' && src.leafHas !== undefined) return src.leafHas(ref, k, r)
+  return leafNodeHas(src.load(ref, 0) as LeafNode, k, r)
+}
+
+/** The leaf (not loaded) that holds pair (k, r) if any: one descent of a tree of height ≥ 1. */
+function leafFor(src: NodeSource, t: TreeRoot, k: string, r: number): ChildRef {
   let ref: ChildRef = t.root
-  let level = t.height - 1
-  let node: MemNode
-  for (;;) {
-    if (level === 0 && typeof ref === 'number' && src.leafHas !== undefined) return src.leafHas(ref, k, r)
-    node = src.load(ref, level)
-    if (isLeaf(node)) break
+  for (let level = t.height - 1; level > 0; level--) {
+    const node = src.load(ref, level) as InternalNode<ChildRef>
     ref = node.children[childFor(node, k, r)]!
-    level = node.level - 1
   }
-  return leafNodeHas(node, k, r)
+  return ref
 }
 
 /** Whether the decoded leaf holds (k, r). */
@@ -110,13 +112,7 @@ export function leafNodeIds(leaf: LeafNode, k: string): number[] | null {
 export function idsOf(src: NodeSource, t: TreeRoot, k: string): number[] {
   if (t.height === 0) return []
   if (src.leafIds !== undefined) {
-    let ref: ChildRef = t.root
-    let level = t.height - 1
-    while (level > 0) {
-      const node = src.load(ref, level) as InternalNode<ChildRef>
-      ref = node.children[childFor(node, k, -1)]!
-      level = node.level - 1
-    }
+    const ref = leafFor(src, t, k, -1)
     if (typeof ref === 'number') {
       const ids = src.leafIds(ref, k)
       if (ids !== null) return ids
