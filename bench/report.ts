@@ -167,7 +167,7 @@ export function ratioTable(cols: EngineColumn[], data: BenchData): string[] {
   return out
 }
 
-export function physicalTable(samples: PhysicalSample[], baselineRss: number[]): string[] {
+export function physicalTable(samples: PhysicalSample[], seqWriteMBps: number[], baselineRss: number[]): string[] {
   const out = [row(['physical limit (same device, same run)', 'median', 'min..max']), row(['---', '---:', '---:'])]
   const line = (title: string, vs: number[], f: (v: number) => string, short: (v: number) => string = f): void => {
     if (vs.length === 0) return
@@ -177,7 +177,7 @@ export function physicalTable(samples: PhysicalSample[], baselineRss: number[]):
   const perSec = (v: number): string => `${int(v)}/s`
   line(`fdatasync after a 4 KiB append (${samples.length} runs)`, samples.map((s) => s.appendSyncPerSec), perOp, perSec)
   line(`fdatasync after a 4 KiB overwrite (${samples.length} runs)`, samples.map((s) => s.overwriteSyncPerSec), perOp, perSec)
-  line('sequential write + fdatasync, MB/s', samples.map((s) => s.seqWriteMBps), (v) => int(v))
+  line(`sequential write + fdatasync, MB/s (${seqWriteMBps.length} runs, after the engines')`, seqWriteMBps, (v) => int(v))
   line('harness baseline peak RSS (a child that makes the data, no engine)', baselineRss, bytes)
   return out
 }

@@ -82,11 +82,13 @@
 //         ones. --quick: 20,000 pairs, 100 callers × 20 writes.
 //   child "baseline" (once per repeat): makes the data and nothing else; its
 //   peak RSS is the harness's own share of every child's.
-//   physical limits (in the parent, in the same temp directory, before each
-//   engine's children in every repeat; the median over all of them): fdatasync
-//   after a 4 KiB append and after a 4 KiB overwrite (1,000 each; µs per op and
-//   /s), sequential write bandwidth (256 MiB in 1 MiB writes + one fdatasync;
-//   MB/s). --quick: 200 ops, 64 MiB.
+//   physical limits (in the parent, in the same temp directory; medians):
+//   fdatasync after a 4 KiB append and after a 4 KiB overwrite (1,000 each; µs
+//   per op and /s) before each engine's children in every repeat; sequential
+//   write bandwidth (256 MiB in 1 MiB writes + one fdatasync; MB/s) once per
+//   repeat after all the engines' children, because its writes slow the
+//   device's syncs for seconds after it (bench/physical.ts). --quick: 200 ops,
+//   64 MiB.
 // Every engine opens its store durable per commit (bench/engines.ts): tailroot
 // durability 'full'; lmdb overlappingSync: false; LevelDB { sync: true };
 // SQLite journal_mode=WAL, synchronous=FULL.
@@ -109,7 +111,7 @@ import { CHILD_MODES, CHILD_WORKLOADS, childResultFile, runChild, STRACE_COMMITS
 import { benchSizes, makeBenchData, payloadBytes, rawBytes } from './data.ts'
 import { deviceOf } from './diskstats.ts'
 import { ENGINES, type EngineFactory } from './engines.ts'
-import { measurePhysical, type PhysicalSample } from './physical.ts'
+import { measureBandwidth, measurePhysical, type PhysicalSample } from './physical.ts'
 import {
   bytes,
   figuresTable,
@@ -365,6 +367,7 @@ async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>(engines.map((e) => [e.factory.name, []]))
   const failed = new Map<string, string>()
   const physical: PhysicalSample[] = []
+  const bandwidth: number[] = []
   const baselineRss: number[] = []
   const straceResults = new Map<string, StraceOutcome>()
   let straceNote: string | null = null
@@ -382,7 +385,7 @@ async function main(): Promise<void> {
       for (const { factory } of engines) {
         // The physical limits next to each engine's runs, so that their median sees the same
         // drift of the machine's state as the engines do.
-        progress(`repeat ${r}/${opts.repeat}: physical limits`)
+        progress(`repeat ${r}/${opts.repeat}: fdatasync limits`)
         physical.push(measurePhysical(base, opts.quick))
         const list = samples.get(factory.name)!
         list.push({})
@@ -400,6 +403,10 @@ async function main(): Promise<void> {
           Object.assign(list[list.length - 1]!, o.sample)
         }
       }
+    }
+    for (let r = 1; r <= opts.repeat; r++) {
+      progress(`repeat ${r}/${opts.repeat}: sequential write bandwidth`)
+      bandwidth.push(measureBandwidth(base, opts.quick))
     }
     if (opts.strace) {
       if (!onPath('strace')) straceNote = 'strace is not on PATH: syncs per commit not measured'
@@ -444,7 +451,7 @@ async function main(): Promise<void> {
   const cols: EngineColumn[] = engines.map((e) => ({ name: e.factory.name, title: e.factory.title, samples: samples.get(e.factory.name)! }))
   out.push('', ...figuresTable(cols, data))
   out.push('', ...ratioTable(cols, data))
-  out.push('', ...physicalTable(physical, baselineRss))
+  out.push('', ...physicalTable(physical, bandwidth, baselineRss))
   if (opts.strace) {
     out.push('')
     if (straceNote) out.push(straceNote)
