@@ -2,8 +2,10 @@
  * A transaction's changes not yet applied to its tree. Each recorded insert is of a pair absent
  * from the tree and each delete of a pair present in it, so counts adjust by simple arithmetic.
  *
- * A key's changes are, in the usual case of one insert, just that rowId (a number, no objects);
- * any other mix is a KeyChanges with sets of inserted and deleted rowIds.
+ * A key's changes are, in the usual cases of one insert or one delete, just a number (no
+ * objects): the rowId r of an insert, or -(r + 1) for a delete of r (rowIds are non-negative
+ * safe integers, so the two never meet); any other mix is a KeyChanges with sets of inserted and
+ * deleted rowIds.
  */
 import type { Batch } from '../tree/batch.ts'
 
@@ -24,7 +26,7 @@ export class Pending {
   state(k: string, r: number): number {
     const c = this.map.get(k)
     if (c === undefined) return 0
-    if (typeof c === 'number') return c === r ? 1 : 0
+    if (typeof c === 'number') return c === r ? 1 : c === -(r + 1) ? -1 : 0
     if (c.ins?.has(r)) return 1
     if (c.del?.has(r)) return -1
     return 0
@@ -32,21 +34,22 @@ export class Pending {
 
   changes(k: string): KeyChanges | undefined {
     const c = this.map.get(k)
-    return typeof c === 'number' ? { ins: new Set([c]), del: null } : c
+    if (typeof c !== 'number') return c
+    return c >= 0 ? { ins: new Set([c]), del: null } : { ins: null, del: new Set([-c - 1]) }
   }
 
   keyDelta(k: string): number {
     const c = this.map.get(k)
     if (c === undefined) return 0
-    if (typeof c === 'number') return 1
+    if (typeof c === 'number') return c >= 0 ? 1 : -1
     return (c.ins?.size ?? 0) - (c.del?.size ?? 0)
   }
 
-  /** The changes of key k as sets (made when it held a single insert). */
+  /** The changes of key k as sets (made when it held a single change). */
   private sets(k: string): KeyChanges {
     const c = this.map.get(k)
     if (typeof c === 'object') return c
-    const s: KeyChanges = { ins: c === undefined ? null : new Set([c]), del: null }
+    const s: KeyChanges = c === undefined ? { ins: null, del: null } : c >= 0 ? { ins: new Set([c]), del: null } : { ins: null, del: new Set([-c - 1]) }
     this.map.set(k, s)
     return s
   }
@@ -54,9 +57,16 @@ export class Pending {
   /** Records an insert of a pair that is currently absent. */
   insert(k: string, r: number): void {
     this.delta++
-    if (!this.map.has(k)) {
+    const one = this.map.get(k)
+    if (one === undefined) {
       this.map.set(k, r)
       this.ops++
+      return
+    }
+    if (one === -(r + 1)) {
+      // Undoes the key's single delete.
+      this.map.delete(k)
+      this.ops--
       return
     }
     const c = this.sets(k)
@@ -68,6 +78,11 @@ export class Pending {
   delete(k: string, r: number): void {
     this.delta--
     const one = this.map.get(k)
+    if (one === undefined) {
+      this.map.set(k, -(r + 1))
+      this.ops++
+      return
+    }
     if (one === r) {
       // Undoes the key's single insert.
       this.map.delete(k)
@@ -88,8 +103,8 @@ export class Pending {
     for (const k of sorted) {
       const c = this.map.get(k)!
       if (typeof c === 'number') {
-        // The usual case: one insert of the key.
-        keys.push(k); ids.push(c); ins.push(true)
+        // The usual cases: one insert or one delete of the key.
+        if (c >= 0) { keys.push(k); ids.push(c); ins.push(true) } else { keys.push(k); ids.push(-c - 1); ins.push(false) }
         continue
       }
       const list: number[] = []
