@@ -8,7 +8,7 @@
  * entries of its changes: the filter then holds a superset of the entries of every level that
  * shares it, which costs false positives (a search) but never a wrong answer, and a merge adds to
  * it without a copy. A level whose merges added more entries than `limit` gets a new filter, made
- * from its own entries, with room for twice as many.
+ * from its own entries, with room for three times as many.
  *
  * Hashing is a separate step (keyHash, pairHash), so that a key is hashed once for the filters
  * of both levels.
@@ -21,14 +21,15 @@ export class KeyFilter {
   added = 0
   readonly limit: number
 
-  /** A filter for `entries` entries and about twice as many added later. */
+  /** A filter for `entries` entries and about three times as many added later. */
   constructor(entries: number) {
     let log2 = 12
     while (log2 < 26 && 2 ** log2 < 32 * entries) log2++
     this.bits = new Int32Array(2 ** (log2 - 5))
     this.shift = 32 - log2
-    // 16 bits per entry (4 of them set) when full: about 5% false positives.
-    this.limit = 2 ** (log2 - 4)
+    // 10 bits per entry (4 of them set) when full: about 10% false positives, 5% at two thirds
+    // of that.
+    this.limit = Math.floor(2 ** log2 / 10)
   }
 
   /** Whether the filter has room for `n` more entries before it should be made anew. */

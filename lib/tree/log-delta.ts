@@ -190,9 +190,9 @@ export class LogDelta {
 
 interface Entries { keys: string[]; ids: number[]; hashes: number[]; signs: Int8Array | null; net: number }
 
-/** A new filter of the entries, with room for `room` entries and at least twice as many as it holds. */
+/** A new filter of the entries, with room for `room` entries and at least three times as many as it holds. */
 function filterOf(e: Entries, room: number): KeyFilter {
-  const f = new KeyFilter(Math.max(e.keys.length, room >>> 1))
+  const f = new KeyFilter(Math.max(e.keys.length, Math.ceil(room / 3)))
   for (let j = 0; j < e.keys.length; j++) f.add(e.hashes[j]!, pairHash(e.hashes[j]!, e.ids[j]!))
   return f
 }
