@@ -1,403 +1,281 @@
 /**
  * The pending changes of an index: pairs inserted into or deleted from the state its tree holds,
  * not yet folded into the tree (FORMAT.md §10). Pure and persistent: merge() returns a new log
- * that shares every untouched chunk with the old one, so a snapshot keeps the log it started
- * with at no cost, and a small commit copies one chunk and the chunk list, not the whole log.
+ * and never changes the old one, so a snapshot or a savepoint keeps the log it started with.
  *
  * Each pair appears at most once, with sign +1 (in the index, absent from the tree) or -1 (in
  * the tree, deleted from the index). Entries are sorted by (key, rowId).
  *
- * A filter of the keys (KeyFilter) answers state() and keyChanges() for most keys without
- * entries without searching the chunks: most presence checks are of such keys.
+ * Two levels hold the entries, each pair in at most one of them:
+ * - the base (LogChunks, log-chunks.ts): chunks of at most 48 entries, shared between the logs
+ *   merged from one another; a merge copies each chunk it changes and the list of chunks;
+ * - the delta (LogDelta, log-delta.ts): the newest entries, few, in flat arrays that each merge
+ *   writes anew.
+ * A change to a pair of the base goes to the base (it can only cancel that entry); every other
+ * change goes to the delta (it cancels a delta entry or adds one). When a merge would leave the
+ * delta with more than flushAt(changes, base size) entries, the delta goes into the base with the
+ * changes (a flush) and the log starts an empty delta.
+ *
+ * Cost, for merges of B changes to pairs without entries into a log whose base holds N entries
+ * and whose delta D ≤ T = flushAt(B, N): a merge copies D + B delta entries, and every T / B
+ * merges a flush copies the chunks the delta touches (up to min(T, N / 40) chunks of ~40
+ * entries) and the list of N / 40 chunks. Amortised, a change copies about T / (2B) +
+ * min(40, N / T) entries, and the list copies are shared by T changes, where a merge straight into
+ * the chunks would copy a chunk (~40) per change and the list per merge. The comparisons (each
+ * change's place in the delta, then in its chunk at the flush) are about as many as before: most
+ * of the time of a merge into a large log goes to them, keys that are seldom in the processor's
+ * cache. A change to a base pair costs what it costs in LogChunks.
+ *
+ * Each level has a Bloom filter of its keys and pairs (KeyFilter, key-filter.ts): state() and
+ * keyChanges() answer for most pairs and keys without entries without a search, and a merge
+ * searches the base only for the changes whose pair its filter may have. A merge hashes each key
+ * once; the delta keeps the hashes, for its filter and for the base's at the flush.
+ *
+ * Positional reads (keyAt, idAt, signAt, netBefore) take a position in the union of the levels:
+ * position n is the j-th delta entry or the (n - j)-th base entry, j found by a binary search over
+ * the delta (O(log D × log N)); the log remembers the last position it resolved (lowerBound()
+ * sets it too), so a walk from one position to the next or previous costs O(1).
  */
 import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
+import { keyHash, pairHash } from './key-filter.ts'
+import { chunkCopies, LogChunks } from './log-chunks.ts'
+import { LogConflict } from './log-conflict.ts'
+import { deltaCopies, LogDelta } from './log-delta.ts'
+
+export { LogConflict } from './log-conflict.ts'
 
 /**
- * Entries per chunk above which a rewritten chunk is split. A merge copies every chunk it
- * changes and shares the rest, and copies the list of chunks: a group commit of changes to many
- * random keys changes about one chunk per change, so its cost is near (changes × chunk size +
- * chunks). Small chunks keep the first term low; the list copy is a plain copy of references.
+ * Delta entries past which a merge of `changes` changes into a log whose base holds `base`
+ * entries flushes the delta into the base: √(2 × changes × base), within [MIN_DELTA, MAX_DELTA].
+ * A larger delta costs more per merge (each merge copies the delta: about T / (2 × changes) per
+ * change) and less per flush (a flush copies the chunks the delta touches and the list of chunks,
+ * up to about base / T per change); the square root balances the two. MIN_DELTA keeps tiny logs
+ * from flushing at every merge; MAX_DELTA bounds the flat copy of one merge, and keeps the delta's
+ * arrays below the size V8 allocates as large objects (128 KiB).
  */
-const MAX_CHUNK = 48
-/** Entries per piece when a chunk is split. */
-const SPLIT_CHUNK = 32
+const MIN_DELTA = 32
+const MAX_DELTA = 16000
 
-interface Chunk {
-  readonly keys: readonly string[]
-  readonly ids: readonly number[]
-  /** +1 or -1 per entry; null when every entry is +1 (only inserts: the usual case). */
-  readonly signs: readonly number[] | null
-  /** Sum of signs. */
-  readonly net: number
-}
-
-/** A change that is not effective where it is applied: the log and the changes disagree. */
-export class LogConflict extends Error {
-  readonly key: string
-  readonly rowId: number
-  constructor(key: string, rowId: number, what: string) {
-    super(what)
-    this.key = key
-    this.rowId = rowId
-  }
+export function flushAt(changes: number, base: number): number {
+  return Math.min(MAX_DELTA, Math.max(MIN_DELTA, Math.round(Math.sqrt(2 * changes * base))))
 }
 
 /**
- * A Bloom filter of the keys of a log's entries (two bits per key): a key whose bits are not
- * both set has no entry. Bits are only ever added, so a log merged from another shares its
- * filter and adds the keys of its changes: the filter then holds a superset of the keys of every
- * log that shares it, which costs false positives (a search) but never a wrong answer, and a
- * merge adds to it without a copy. A log whose merges added more keys than `limit` gets a new
- * filter, made from its own entries, with room for four times as many.
+ * What the merges of every log copied so far: entries written into new chunks and delta arrays,
+ * and chunk references written into new chunk lists (tests check the cost model with it).
  */
-class KeyFilter {
-  private readonly bits: Int32Array
-  /** 32 less log2 of the number of bits: a hash's top bits pick a bit. */
-  private readonly shift: number
-  /** Keys added so far (by every log sharing the filter), and how many it takes before a new one. */
-  added = 0
-  readonly limit: number
-
-  /** A filter for `entries` keys and about four times as many added later. */
-  constructor(entries: number) {
-    let log2 = 12
-    while (log2 < 26 && 2 ** log2 < 32 * entries) log2++
-    this.bits = new Int32Array(2 ** (log2 - 5))
-    this.shift = 32 - log2
-    // 8 bits per key: about 5% false positives when full.
-    this.limit = 2 ** (log2 - 3)
-  }
-
-  add(k: string): void {
-    const h = keyHash(k)
-    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
-    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
-    this.bits[a >>> 5]! |= 1 << (a & 31)
-    this.bits[b >>> 5]! |= 1 << (b & 31)
-    this.added++
-  }
-
-  mayHave(k: string): boolean {
-    const h = keyHash(k)
-    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
-    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
-    return (this.bits[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0
-  }
-}
-
-/** FNV-1a over the key's bytes (chars). */
-function keyHash(k: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193)
-  return h
+export function logCopies(): { entries: number; refs: number } {
+  return { entries: chunkCopies.entries + deltaCopies.entries, refs: chunkCopies.refs }
 }
 
 export class ChangeLog {
-  private readonly chunks: readonly Chunk[]
-  /** The first pair of each chunk, side by side, for the search of chunkFor. */
-  private readonly firstKeys: readonly string[]
-  private readonly firstIds: readonly number[]
-  /** starts[i]: entries before chunk i; netStarts[i]: sum of signs before chunk i (made on first use). */
-  private starts: Float64Array | null = null
-  private netStarts: Float64Array | null = null
+  private readonly base: LogChunks
+  private readonly delta: LogDelta
   /** Number of entries. */
   readonly size: number
   /** Sum of signs: the index holds tree.count + net pairs. */
   readonly net: number
-  /** The keys of the entries, and maybe more (null: none, the empty log). */
-  private readonly filter: KeyFilter | null
+  /**
+   * The last position resolved (-1: none): the number of delta entries before it (atDelta), and
+   * whether it is a delta entry (else the base entry atN - atDelta).
+   */
+  private atN = -1
+  private atDelta = 0
+  private atIsDelta = false
 
-  static readonly EMPTY = new ChangeLog([], 0, 0, null)
+  static readonly EMPTY = new ChangeLog(LogChunks.EMPTY, LogDelta.EMPTY)
 
-  private constructor(chunks: Chunk[], size: number, net: number, filter: KeyFilter | null) {
-    this.chunks = chunks
-    this.filter = filter
-    const n = chunks.length
-    const firstKeys: string[] = new Array(n)
-    const firstIds: number[] = new Array(n)
-    for (let i = 0; i < n; i++) { const c = chunks[i]!; firstKeys[i] = c.keys[0]!; firstIds[i] = c.ids[0]! }
-    this.firstKeys = firstKeys
-    this.firstIds = firstIds
-    this.size = size
-    this.net = net
+  private constructor(base: LogChunks, delta: LogDelta) {
+    this.base = base
+    this.delta = delta
+    this.size = base.size + delta.size
+    this.net = base.net + delta.net
   }
 
   get empty(): boolean { return this.size === 0 }
+
+  /** The entries of each level (tests check the structure with it). */
+  get levels(): { base: number; delta: number } {
+    return { base: this.base.size, delta: this.delta.size }
+  }
 
   /**
    * Applies sorted changes, each effective against the state this log describes (an insert of a
    * pair absent from it, a delete of a pair present in it). An insert cancels a -1 entry, a
    * delete cancels a +1 entry. Throws LogConflict when a change cannot be effective (an insert
-   * over a +1 entry, a delete over a -1 entry): the caller decides what that means.
+   * over a +1 entry, a delete over a -1 entry) or the changes are out of order: the caller
+   * decides what that means. This log stays as it was either way.
+   *
+   * A first pass checks the order, hashes the keys and finds the changes to base pairs; those go
+   * into the base, the others into the delta, which is flushed when it passes flushAt().
    */
   merge(b: Batch, from = 0, to = b.keys.length): ChangeLog {
     if (from >= to) return this
-    const chunks = this.chunks
-    const out: Chunk[] = []
-    const acc = { size: this.size, net: this.net }
-    if (chunks.length === 0) {
-      pushChunks(out, mergeChunk(null, b, from, to, acc))
-      return new ChangeLog(out, acc.size, acc.net, this.filterFor(out, acc.size, b, from, to))
+    // The order, the key hashes (for the filters), and which changes are to base pairs: those the
+    // base's filter may have, found by a search.
+    const base = this.base
+    const filter = base.filter
+    const hashes: number[] = new Array(to - from)
+    let toBase: number[] | null = null
+    for (let o = from; o < to; o++) {
+      const k = b.keys[o]!
+      const r = b.ids[o]!
+      if (o > from && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
+      const h = hashes[o - from] = keyHash(k)
+      if (filter === null || !filter.mayHavePair(pairHash(h, r))) continue
+      const s = base.find(k, r)
+      if (s === 0) continue
+      const ins = b.ins[o]!
+      if ((s > 0) === ins) throw new LogConflict(k, r, ins ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
+      ;(toBase ??= []).push(o)
     }
-    let o = from
-    let i = 0
-    while (o < to) {
-      // Chunk c takes the changes below the first pair of chunk c + 1 (the first chunk also those
-      // below its own). Found by binary search, so a few changes into a long log cost a few
-      // searches, and the untouched chunks are shared.
-      const c = this.chunkFor(b.keys[o]!, b.ids[o]!, i)
-      for (; i < c; i++) out.push(chunks[i]!)
-      const next = chunks[c + 1]
-      const end = next === undefined ? to : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
-      pushChunks(out, mergeChunk(chunks[c]!, b, o, end, acc))
-      o = end
-      i = c + 1
+    const T = flushAt(to - from, base.size)
+    let nextBase = base
+    if (toBase !== null) {
+      const cancels: Batch = { keys: [], ids: [], ins: [] }
+      for (const o of toBase) { cancels.keys.push(b.keys[o]!); cancels.ids.push(b.ids[o]!); cancels.ins.push(b.ins[o]!) }
+      nextBase = base.merge(cancels, 0, toBase.length, null)
+    } else if (this.delta.size === 0 && to - from > T) {
+      // Too many changes for a delta, and no delta to merge them with: straight into the base.
+      return new ChangeLog(base.merge(b, from, to, hashes), LogDelta.EMPTY)
     }
-    for (; i < chunks.length; i++) out.push(chunks[i]!)
-    return new ChangeLog(out, acc.size, acc.net, this.filterFor(out, acc.size, b, from, to))
-  }
-
-  /** The filter of the log this merge makes: this log's, with the keys of b[from, to) added, or a new one. */
-  private filterFor(chunks: Chunk[], size: number, b: Batch, from: number, to: number): KeyFilter | null {
-    if (size === 0) return null
-    let f = this.filter
-    if (f !== null && f.added + (to - from) <= f.limit) {
-      for (let o = from; o < to; o++) f.add(b.keys[o]!)
-      return f
-    }
-    f = new KeyFilter(size)
-    for (const c of chunks) for (const k of c.keys) f.add(k)
-    return f
+    const skip = toBase ?? undefined
+    if (this.delta.size + (to - from) - (toBase?.length ?? 0) <= T) return new ChangeLog(nextBase, this.delta.merge(b, from, to, hashes, skip, T))
+    // The delta would pass T: it goes into the base with the changes (none of its pairs is there,
+    // nothing cancels), and the log starts a new delta.
+    const flush = this.delta.mergedBatch(b, from, to, hashes, skip)
+    return new ChangeLog(nextBase.merge(flush.batch, 0, flush.batch.keys.length, flush.hashes), LogDelta.EMPTY)
   }
 
   /** +1 when the pair was inserted, -1 when deleted, 0 when it has no pending change. */
   state(k: string, r: number): number {
-    if (this.filter === null || !this.filter.mayHave(k)) return 0
-    const i = this.chunkFor(k, r)
-    if (i < 0) return 0
-    const c = this.chunks[i]!
-    const j = chunkLowerBound(c, k, r)
-    return j < c.keys.length && c.keys[j] === k && c.ids[j] === r ? signOf(c, j) : 0
+    const p = pairHash(keyHash(k), r)
+    const s = this.delta.state(k, r, p)
+    return s !== 0 ? s : this.base.state(k, r, p)
   }
 
   /** Sum of the signs of the entries strictly below (k, r); r may be -1, fractional or Infinity. */
   netBelow(k: string, r: number): number {
-    const i = this.chunkFor(k, r)
-    if (i < 0) return 0
-    const c = this.chunks[i]!
-    const j = chunkLowerBound(c, k, r)
-    return this.prefixes().netStarts[i]! + netOf(c, j)
+    return this.base.netBelow(k, r) + this.delta.netBelow(k, r)
   }
 
   /** Index of the first entry ≥ (k, r). */
   lowerBound(k: string, r: number): number {
-    const i = this.chunkFor(k, r)
-    if (i < 0) return 0
-    return this.prefixes().starts[i]! + chunkLowerBound(this.chunks[i]!, k, r)
+    const j = this.delta.lowerBound(k, r)
+    const n = j + this.base.lowerBound(k, r)
+    // Entry n, the one a walk from here reads first, has j delta entries before it.
+    if (n < this.size) this.note(n, j)
+    return n
   }
 
   /** Sum of the signs of entries [0, n). */
   netBefore(n: number): number {
     if (n >= this.size) return this.net
-    const i = this.chunkAt(n)
-    const c = this.chunks[i]!
-    const p = this.prefixes()
-    return p.netStarts[i]! + netOf(c, n - p.starts[i]!)
+    this.resolve(n)
+    return this.delta.netBefore(this.atDelta) + this.base.netBefore(n - this.atDelta)
   }
 
-  keyAt(n: number): string { const i = this.chunkAt(n); return this.chunks[i]!.keys[n - this.starts![i]!]! }
-  idAt(n: number): number { const i = this.chunkAt(n); return this.chunks[i]!.ids[n - this.starts![i]!]! }
-  signAt(n: number): number { const i = this.chunkAt(n); return signOf(this.chunks[i]!, n - this.starts![i]!) }
+  keyAt(n: number): string {
+    this.resolve(n)
+    return this.atIsDelta ? this.delta.keyAt(this.atDelta) : this.base.keyAt(n - this.atDelta)
+  }
+
+  idAt(n: number): number {
+    this.resolve(n)
+    return this.atIsDelta ? this.delta.idAt(this.atDelta) : this.base.idAt(n - this.atDelta)
+  }
+
+  signAt(n: number): number {
+    this.resolve(n)
+    return this.atIsDelta ? this.delta.signAt(this.atDelta) : this.base.signAt(n - this.atDelta)
+  }
 
   /** The pending changes of key k: rowIds inserted and deleted, ascending. */
   keyChanges(k: string): { ins: number[]; del: number[] } | null {
-    if (this.filter === null || !this.filter.mayHave(k)) return null
-    let n = this.lowerBound(k, -1)
-    if (n >= this.size || this.keyAt(n) !== k) return null
-    const ins: number[] = []
-    const del: number[] = []
-    const starts = this.starts!
-    for (; n < this.size; n++) {
-      const i = this.chunkAt(n)
-      const c = this.chunks[i]!
-      const j = n - starts[i]!
-      if (c.keys[j] !== k) break
-      if (signOf(c, j) > 0) ins.push(c.ids[j]!)
-      else del.push(c.ids[j]!)
-    }
-    return { ins, del }
+    const h = keyHash(k)
+    const d = this.delta.keyChanges(k, h)
+    const b = this.base.keyChanges(k, h)
+    if (d === null || b === null) return d ?? b
+    return { ins: mergeIds(b.ins, d.ins), del: mergeIds(b.del, d.del) }
   }
 
   /** Every entry in order, as a batch (+1 = insert). */
   toBatch(): Batch {
-    const keys: string[] = []
-    const ids: number[] = []
-    const ins: boolean[] = []
-    for (const c of this.chunks) {
-      for (let j = 0; j < c.keys.length; j++) { keys.push(c.keys[j]!); ids.push(c.ids[j]!); ins.push(signOf(c, j) > 0) }
+    const b = this.base.toBatch()
+    const d = this.delta
+    if (d.size === 0) return b
+    const n = b.keys.length + d.size
+    const keys: string[] = new Array(n)
+    const ids: number[] = new Array(n)
+    const ins: boolean[] = new Array(n)
+    let i = 0
+    let j = 0
+    for (let w = 0; w < n; w++) {
+      if (j < d.size && (i === b.keys.length || comparePair(d.keyAt(j), d.idAt(j), b.keys[i]!, b.ids[i]!) < 0)) {
+        keys[w] = d.keyAt(j); ids[w] = d.idAt(j); ins[w] = d.signAt(j) > 0; j++
+      } else {
+        keys[w] = b.keys[i]!; ids[w] = b.ids[i]!; ins[w] = b.ins[i]!; i++
+      }
     }
     return { keys, ids, ins }
   }
 
-  /** The entries and net before each chunk, made on first use (a merge does not need them). */
-  private prefixes(): { starts: Float64Array; netStarts: Float64Array } {
-    if (this.starts === null || this.netStarts === null) {
-      const chunks = this.chunks
-      const starts = new Float64Array(chunks.length)
-      const netStarts = new Float64Array(chunks.length)
-      let n = 0
-      let net = 0
-      for (let i = 0; i < chunks.length; i++) {
-        starts[i] = n
-        netStarts[i] = net
-        n += chunks[i]!.keys.length
-        net += chunks[i]!.net
-      }
-      this.starts = starts
-      this.netStarts = netStarts
+  /**
+   * Sets atN = n (0 ≤ n < size), atDelta and atIsDelta. The next or previous position of the
+   * last one follows from it by one comparison; any other by a binary search (select).
+   */
+  private resolve(n: number): void {
+    const last = this.atN
+    if (n === last) return
+    const d = this.delta
+    const base = this.base
+    if (d.size === 0 || base.size === 0) { this.atN = n; this.atDelta = d.size === 0 ? 0 : n; this.atIsDelta = d.size !== 0; return }
+    if (last >= 0 && n === last - 1) {
+      // Entry n is the larger of the last delta entry and the last base entry before `last`.
+      const j = this.atDelta
+      const i = last - j - 1
+      this.atN = n
+      if (j > 0 && (i < 0 || comparePair(d.keyAt(j - 1), d.idAt(j - 1), base.keyAt(i), base.idAt(i)) > 0)) { this.atDelta = j - 1; this.atIsDelta = true }
+      else this.atIsDelta = false
+      return
     }
-    return { starts: this.starts, netStarts: this.netStarts }
+    this.note(n, last >= 0 && n === last + 1 ? this.atDelta + (this.atIsDelta ? 1 : 0) : this.select(n))
+  }
+
+  /** Remembers position n (< size), with j delta entries before it. */
+  private note(n: number, j: number): void {
+    const d = this.delta
+    const i = n - j
+    this.atN = n
+    this.atDelta = j
+    this.atIsDelta = j < d.size && (i >= this.base.size || comparePair(d.keyAt(j), d.idAt(j), this.base.keyAt(i), this.base.idAt(i)) < 0)
   }
 
   /**
-   * The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or `from` (0
-   * by default) when none after it is; -1 if empty.
+   * How many of the first n entries are delta entries: the number of delta entries j whose
+   * position, j + (base entries below it), is below n. Positions grow with j: a binary search.
    */
-  private chunkFor(k: string, r: number, from = 0): number {
-    const keys = this.firstKeys
-    if (keys.length === 0) return -1
-    const ids = this.firstIds
-    let lo = from
-    let hi = keys.length - 1
+  private select(n: number): number {
+    const d = this.delta
+    let lo = Math.max(0, n - this.base.size)
+    let hi = Math.min(n, d.size)
     while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      const ck = keys[mid]!
-      if (ck < k || (ck === k && ids[mid]! <= r)) lo = mid
-      else hi = mid - 1
-    }
-    return lo
-  }
-
-
-  /** The chunk holding entry n (0 ≤ n < size). */
-  private chunkAt(n: number): number {
-    const starts = this.prefixes().starts
-    let lo = 0
-    let hi = starts.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if (starts[mid]! <= n) lo = mid
-      else hi = mid - 1
+      const mid = (lo + hi) >>> 1
+      if (mid + this.base.lowerBound(d.keyAt(mid), d.idAt(mid)) < n) lo = mid + 1
+      else hi = mid
     }
     return lo
   }
 }
 
-function lowerBound(b: Batch, lo: number, hi: number, k: string, r: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (comparePair(b.keys[mid]!, b.ids[mid]!, k, r) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-function chunkLowerBound(c: Chunk, k: string, r: number, from = 0): number {
-  const keys = c.keys
-  let lo = from
-  let hi = keys.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const mk = keys[mid]!
-    if (mk < k || (mk === k && c.ids[mid]! < r)) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-function signOf(c: Chunk, j: number): number {
-  return c.signs === null ? 1 : c.signs[j]!
-}
-
-/** Sum of the signs of the first `j` entries of c. */
-function netOf(c: Chunk, j: number): number {
-  const signs = c.signs
-  if (signs === null) return j
-  let net = 0
-  for (let x = 0; x < j; x++) net += signs[x]!
-  return net
-}
-
-interface Entries { keys: string[]; ids: number[]; signs: number[] | null; net: number }
-
-/**
- * Merges changes [lo, hi) of b into chunk c (null: none), adjusting `acc` (the log's size and
- * net). Each change finds its place by binary search from the previous one, and the entries
- * between are copied without comparisons: a few changes into a full chunk cost a few searches
- * and one copy, into arrays made at their largest size once (a cancelled entry leaves them shorter).
- */
-function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number, acc: { size: number; net: number }): Entries {
-  const n = c === null ? 0 : c.keys.length
-  const cap = n + hi - lo
-  const keys: string[] = new Array(cap)
-  const ids: number[] = new Array(cap)
-  // Signs only once an entry is -1.
-  let signs: number[] | null = c?.signs == null ? null : new Array(cap)
-  let net = c === null ? 0 : c.net
-  let w = 0
+/** Two ascending lists of distinct rowIds, merged. */
+function mergeIds(a: number[], b: number[]): number[] {
+  if (b.length === 0) return a
+  if (a.length === 0) return b
+  const out: number[] = []
+  let i = 0
   let j = 0
-  for (let o = lo; o < hi; o++) {
-    const k = b.keys[o]!
-    const r = b.ids[o]!
-    const ins = b.ins[o]!
-    if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
-    const p = c === null ? 0 : chunkLowerBound(c, k, r, j)
-    for (; j < p; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
-    if (p < n && c!.keys[p] === k && c!.ids[p] === r) {
-      // The same pair: an opposite change cancels the entry; the same change again cannot be effective.
-      if ((signOf(c!, p) > 0) === ins) throw new LogConflict(k, r, ins ? 'insert of a pair already inserted' : 'delete of a pair already deleted')
-      j++
-      acc.size--
-    } else {
-      if (!ins && signs === null) { signs = new Array(cap); for (let x = 0; x < w; x++) signs[x] = 1 }
-      keys[w] = k; ids[w] = r
-      if (signs !== null) signs[w] = ins ? 1 : -1
-      w++
-      acc.size++
-    }
-    // Either way the index gains (insert) or loses (delete) the pair.
-    net += ins ? 1 : -1
-    acc.net += ins ? 1 : -1
-  }
-  for (; j < n; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
-  if (w < cap) {
-    // Some changes cancelled entries.
-    keys.length = w
-    ids.length = w
-    if (signs !== null) signs.length = w
-  }
-  // Deletes all cancelled: only inserts remain.
-  if (net === w) signs = null
-  return { keys, ids, signs, net }
-}
-
-/** Appends the entries as chunks of at most MAX_CHUNK (none when empty). */
-function pushChunks(out: Chunk[], e: Entries): void {
-  const n = e.keys.length
-  if (n === 0) return
-  if (n <= MAX_CHUNK) { out.push(e); return }
-  const pieces = Math.ceil(n / SPLIT_CHUNK)
-  for (let p = 0; p < pieces; p++) {
-    const from = Math.floor((p * n) / pieces)
-    const to = Math.floor(((p + 1) * n) / pieces)
-    let signs = e.signs === null ? null : e.signs.slice(from, to)
-    let net = to - from
-    if (signs !== null) {
-      net = 0
-      for (const s of signs) net += s
-      if (net === to - from) signs = null
-    }
-    out.push({ keys: e.keys.slice(from, to), ids: e.ids.slice(from, to), signs, net })
-  }
+  while (i < a.length || j < b.length) out.push(j === b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!)
+  return out
 }

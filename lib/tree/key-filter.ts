@@ -1,0 +1,79 @@
+/**
+ * A Bloom filter of the entries of a level of a ChangeLog: two bits for the key of each entry,
+ * two for the pair (key, rowId). A key whose bits are not both set has no entry, nor does a pair:
+ * state() and a merge skip the search of a level for a pair absent from it even when its key has
+ * other entries there (a new rowId of a pending key, common), keyChanges() for a key absent.
+ *
+ * Bits are only ever added, so a level merged from another shares its filter and adds the
+ * entries of its changes: the filter then holds a superset of the entries of every level that
+ * shares it, which costs false positives (a search) but never a wrong answer, and a merge adds to
+ * it without a copy. A level whose merges added more entries than `limit` gets a new filter, made
+ * from its own entries, with room for three times as many.
+ *
+ * Hashing is a separate step (keyHash, pairHash), so that a key is hashed once for the filters
+ * of both levels.
+ */
+export class KeyFilter {
+  private readonly bits: Int32Array
+  /** 32 less log2 of the number of bits: a hash's top bits pick a bit. */
+  private readonly shift: number
+  /** Entries added so far (by every level sharing the filter), and how many it takes before a new one. */
+  added = 0
+  readonly limit: number
+
+  /** A filter for `entries` entries and about three times as many added later. */
+  constructor(entries: number) {
+    let log2 = 12
+    while (log2 < 26 && 2 ** log2 < 32 * entries) log2++
+    this.bits = new Int32Array(2 ** (log2 - 5))
+    this.shift = 32 - log2
+    // 10 bits per entry (4 of them set) when full: about 10% false positives, 5% at two thirds
+    // of that.
+    this.limit = Math.floor(2 ** log2 / 10)
+  }
+
+  /** Whether the filter has room for `n` more entries before it should be made anew. */
+  fits(n: number): boolean {
+    return this.added + n <= this.limit
+  }
+
+  /** Adds the entry whose key's keyHash is h and pair's pairHash is p. */
+  add(h: number, p: number): void {
+    this.set(h)
+    this.set(p)
+    this.added++
+  }
+
+  /** Whether the key whose keyHash is h may have an entry (false: it has none). */
+  mayHave(h: number): boolean {
+    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
+    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
+    return (this.bits[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0
+  }
+
+  /** Whether the pair whose pairHash is p may have an entry (false: it has none). */
+  mayHavePair(p: number): boolean {
+    return this.mayHave(p)
+  }
+
+  private set(h: number): void {
+    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
+    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
+    this.bits[a >>> 5]! |= 1 << (a & 31)
+    this.bits[b >>> 5]! |= 1 << (b & 31)
+  }
+}
+
+/** FNV-1a over the key's bytes (chars). */
+export function keyHash(k: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193)
+  return h
+}
+
+/** The hash of the pair (k, r) from h = keyHash(k) and the rowId r (an integer up to 2^53). */
+export function pairHash(h: number, r: number): number {
+  let x = Math.imul(h ^ (r >>> 0), 0x9e3779b1)
+  x = Math.imul(x ^ (x >>> 15) ^ ((r / 4294967296) >>> 0), 0x85ebca6b)
+  return x ^ (x >>> 13)
+}
