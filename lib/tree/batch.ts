@@ -1,5 +1,5 @@
 /** A sorted batch of changes, as a commit applies it: flat, ordered by (key, rowId), each pair once. */
-import { comparePair } from '../format/node.ts'
+import { pairSearch } from './pair-search.ts'
 
 export interface Batch {
   keys: string[]
@@ -10,12 +10,7 @@ export interface Batch {
 
 /** First index in [lo, hi) whose pair is ≥ (k, r). */
 export function batchLowerBound(b: Batch, lo: number, hi: number, k: string, r: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (comparePair(b.keys[mid]!, b.ids[mid]!, k, r) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
+  return pairSearch(b.keys, b.ids, lo, hi, k, r)
 }
 
 /** Inserts less deletes: the change in the number of pairs. */

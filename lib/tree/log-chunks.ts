@@ -11,6 +11,7 @@ import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
 import { KeyFilter, keyHash, pairHash } from './key-filter.ts'
 import { LogConflict } from './log-conflict.ts'
+import { pairGallop, pairSearch } from './pair-search.ts'
 
 /**
  * Entries per chunk above which a rewritten chunk is split. A merge copies every chunk it
@@ -106,7 +107,7 @@ export class LogChunks {
       const c = dense ? this.chunkAfter(k, r, i) : this.chunkFor(k, r, i)
       for (; i < c; i++) out.push(chunks[i]!)
       const next = chunks[c + 1]
-      const end = next === undefined ? to : dense ? gallopBatch(b, o, to, next.keys[0]!, next.ids[0]!) : lowerBound(b, o, to, next.keys[0]!, next.ids[0]!)
+      const end = next === undefined ? to : (dense ? pairGallop : pairSearch)(b.keys, b.ids, o, to, next.keys[0]!, next.ids[0]!)
       pushChunks(out, mergeChunk(chunks[c]!, b, o, end, acc, dense))
       o = end
       i = c + 1
@@ -288,59 +289,9 @@ export class LogChunks {
   }
 }
 
-function lowerBound(b: Batch, lo: number, hi: number, k: string, r: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (comparePair(b.keys[mid]!, b.ids[mid]!, k, r) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-/** lowerBound() searched forward from lo by steps of 1, 2, 4… then a binary search. */
-function gallopBatch(b: Batch, lo: number, to: number, k: string, r: number): number {
-  let hi = lo
-  let step = 1
-  const K = b.keys
-  const I = b.ids
-  while (hi < to) {
-    const hk = K[hi]!
-    if (!(hk < k || (hk === k && I[hi]! < r))) break
-    lo = hi + 1
-    hi += step
-    step *= 2
-  }
-  return lowerBound(b, lo, hi > to ? to : hi, k, r)
-}
-
-/** chunkLowerBound() searched forward from lo by steps of 1, 2, 4… then a binary search. */
-function gallopChunk(c: Chunk, k: string, r: number, lo: number): number {
-  const keys = c.keys
-  const ids = c.ids
-  const n = keys.length
-  let hi = lo
-  let step = 1
-  while (hi < n) {
-    const hk = keys[hi]!
-    if (!(hk < k || (hk === k && ids[hi]! < r))) break
-    lo = hi + 1
-    hi += step
-    step *= 2
-  }
-  return chunkLowerBound(c, k, r, lo, hi > n ? n : hi)
-}
-
+/** The first entry of chunk c in [from, to) whose pair is ≥ (k, r). */
 function chunkLowerBound(c: Chunk, k: string, r: number, from = 0, to = c.keys.length): number {
-  const keys = c.keys
-  let lo = from
-  let hi = to
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const mk = keys[mid]!
-    if (mk < k || (mk === k && c.ids[mid]! < r)) lo = mid + 1
-    else hi = mid
-  }
-  return lo
+  return pairSearch(c.keys, c.ids, from, to, k, r)
 }
 
 function signOf(c: Chunk, j: number): number {
@@ -380,7 +331,7 @@ function mergeChunk(c: Chunk | null, b: Batch, lo: number, hi: number, acc: { si
     const r = b.ids[o]!
     const ins = b.ins[o]!
     if (o > lo && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
-    const p = c === null ? 0 : dense ? gallopChunk(c, k, r, j) : chunkLowerBound(c, k, r, j)
+    const p = c === null ? 0 : (dense ? pairGallop : pairSearch)(c.keys, c.ids, j, c.keys.length, k, r)
     for (; j < p; j++, w++) { keys[w] = c!.keys[j]!; ids[w] = c!.ids[j]!; if (signs !== null) signs[w] = signOf(c!, j) }
     if (p < n && c!.keys[p] === k && c!.ids[p] === r) {
       // The same pair: an opposite change cancels the entry; the same change again cannot be effective.

@@ -11,6 +11,7 @@
 import type { Batch } from './batch.ts'
 import { KeyFilter, keyHash, pairHash } from './key-filter.ts'
 import { LogConflict } from './log-conflict.ts'
+import { pairGallop, pairSearch } from './pair-search.ts'
 
 /** Entries the merges of every LogDelta wrote so far, for tests of the cost model. Only ever grows. */
 export const deltaCopies = { entries: 0 }
@@ -101,7 +102,7 @@ export class LogDelta {
       const k = b.keys[o]!
       const r = b.ids[o]!
       const ins = b.ins[o]!
-      const p = gallop(K, I, j, n, k, r)
+      const p = pairGallop(K, I, j, n, k, r)
       if (p > j) {
         if (signs !== null) for (let x = j, y = w; x < p; x++, y++) signs[y] = S === null ? 1 : S[x]!
         for (let x = j; x < p; x++, w++) { keys[w] = K[x]!; ids[w] = I[x]!; hashes[w] = H[x]! }
@@ -149,7 +150,7 @@ export class LogDelta {
 
   /** Index of the first entry ≥ (k, r); r may be -1, fractional or Infinity. */
   lowerBound(k: string, r: number): number {
-    return search(this.keys, this.ids, 0, this.size, k, r)
+    return pairSearch(this.keys, this.ids, 0, this.size, k, r)
   }
 
   /** Sum of the signs of the entries strictly below (k, r). */
@@ -195,33 +196,4 @@ function filterOf(e: Entries, room: number): KeyFilter {
   const f = new KeyFilter(Math.max(e.keys.length, Math.ceil(room / 3)))
   for (let j = 0; j < e.keys.length; j++) f.add(e.hashes[j]!, pairHash(e.hashes[j]!, e.ids[j]!))
   return f
-}
-
-/**
- * The first position in [lo, n) whose pair is ≥ (k, r), or n: steps of 1, 2, 4… from lo find a
- * range that holds it, a binary search finds it there, so a change after the previous one costs
- * O(log distance) comparisons.
- */
-function gallop(K: readonly string[], I: readonly number[], lo: number, n: number, k: string, r: number): number {
-  let hi = lo
-  let step = 1
-  while (hi < n) {
-    const hk = K[hi]!
-    if (!(hk < k || (hk === k && I[hi]! < r))) break
-    lo = hi + 1
-    hi += step
-    step *= 2
-  }
-  return search(K, I, lo, hi > n ? n : hi, k, r)
-}
-
-/** The first position in [lo, hi) whose pair is ≥ (k, r), or hi: a binary search. */
-function search(K: readonly string[], I: readonly number[], lo: number, hi: number, k: string, r: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const mk = K[mid]!
-    if (mk < k || (mk === k && I[mid]! < r)) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
