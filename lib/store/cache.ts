@@ -11,15 +11,20 @@
 import { isLeaf } from '../format/node.ts'
 import type { TreeNode } from '../format/node.ts'
 
-/** A cached page: its decoded node, or (node null) the checked bytes of a leaf page. */
+/**
+ * A cached page: its decoded node, or (node null) the checked bytes of a leaf page, with a filter
+ * of its pairs once a presence check has searched the kept bytes (filterFor).
+ */
 export interface CacheEntry {
   readonly node: TreeNode | null
   readonly page: Buffer | null
+  readonly filter: Int32Array | null
 }
 
 interface Entry extends CacheEntry {
   node: TreeNode | null
   page: Buffer | null
+  filter: Int32Array | null
   bytes: number
   hot: boolean
 }
@@ -74,6 +79,22 @@ export class NodeCache {
     return this.map.get(page)?.page ?? undefined
   }
 
+  /**
+   * The filter of the pairs of entry e (page bytes), made by `make` at the first presence check
+   * of the kept bytes: a leaf that one check read and kept (setPage) does not pay for one until
+   * it is checked again. Its bytes count in the cache's.
+   */
+  filterFor(e: CacheEntry, make: (page: Buffer) => Int32Array): Int32Array | null {
+    const x = e as Entry
+    if (x.filter !== null) return x.filter
+    if (x.page === null) return null
+    const f = make(x.page)
+    x.filter = f
+    x.bytes += f.byteLength
+    this.bytes += f.byteLength
+    return f
+  }
+
   /** Whether set() and setPage() keep anything (capacity above 0). */
   get enabled(): boolean { return this.capacity > 0 }
 
@@ -93,9 +114,10 @@ export class NodeCache {
       this.bytes += size - e.bytes
       e.node = node
       e.page = bytes
+      e.filter = null
       e.bytes = size
     } else {
-      this.map.set(page, { node, page: bytes, bytes: size, hot: false })
+      this.map.set(page, { node, page: bytes, filter: null, bytes: size, hot: false })
       this.bytes += size
     }
     while (this.bytes > this.capacity && this.map.size > 0) {

@@ -7,7 +7,7 @@ import { OFF_PAGE_NO } from '../format/constants.ts'
 import type { Commit } from '../format/commit.ts'
 import { decodeHeader, isHeaderProblem } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
-import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafHasPair } from '../format/leaf-search.ts'
+import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafFilterHas, leafHasPair, leafPairFilter } from '../format/leaf-search.ts'
 import { decodeNode } from '../format/node.ts'
 import type { LeafNode, TreeNode } from '../format/node.ts'
 import { DecodeError, crcMatches } from '../format/page.ts'
@@ -233,11 +233,15 @@ export class IndexFile implements NodeSource, PageReader {
    * not cached is read and searched in its bytes with every check decoding makes (leafHasPair),
    * and the cache keeps those bytes, which later checks search by binary search (checkedLeafHas):
    * presence checks never decode a leaf, and keep a quarter of the memory a decoded one takes.
+   * Once the kept bytes are checked again, a filter of the leaf's pairs (leafPairFilter) is kept
+   * with them, and answers most checks of absent pairs before the search.
    */
   leafHas(page: number, k: string, r: number): boolean {
     const e = this.cache.entry(page)
-    if (e !== undefined) return e.node === null ? checkedLeafHas(e.page!, k, r) : leafNodeHas(this.atLevel(page, 0, e.node) as LeafNode, k, r)
-    return this.searchLeaf(page, k, r).found
+    if (e === undefined) return this.searchLeaf(page, k, r).found
+    if (e.node !== null) return leafNodeHas(this.atLevel(page, 0, e.node) as LeafNode, k, r)
+    const f = this.cache.filterFor(e, leafPairFilter)
+    return (f === null || leafFilterHas(f, k, r)) && checkedLeafHas(e.page!, k, r)
   }
 
   /**

@@ -10,9 +10,11 @@
  * it without a copy. A level whose merges added more entries than `limit` gets a new filter, made
  * from its own entries, with room for three times as many.
  *
- * Hashing is a separate step (keyHash, pairHash), so that a key is hashed once for the filters
- * of both levels.
+ * Hashing is a separate step (keyHash, pairHash, in lib/format/pair-hash.ts), so that a key is
+ * hashed once for the filters of both levels.
  */
+export { keyHash, pairHash } from '../format/pair-hash.ts'
+
 export class KeyFilter {
   private readonly bits: Int32Array
   /** 32 less log2 of the number of bits: a hash's top bits pick a bit. */
@@ -62,18 +64,4 @@ export class KeyFilter {
     this.bits[a >>> 5]! |= 1 << (a & 31)
     this.bits[b >>> 5]! |= 1 << (b & 31)
   }
-}
-
-/** FNV-1a over the key's bytes (chars). */
-export function keyHash(k: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193)
-  return h
-}
-
-/** The hash of the pair (k, r) from h = keyHash(k) and the rowId r (an integer up to 2^53). */
-export function pairHash(h: number, r: number): number {
-  let x = Math.imul(h ^ (r >>> 0), 0x9e3779b1)
-  x = Math.imul(x ^ (x >>> 15) ^ ((r / 4294967296) >>> 0), 0x85ebca6b)
-  return x ^ (x >>> 13)
 }

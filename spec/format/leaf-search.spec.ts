@@ -3,7 +3,7 @@
 // accepted, checkedLeafHas (binary search) answers the same.
 import t from 'tap'
 import { PAGE_INTERNAL } from '../../lib/format/constants.ts'
-import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafHasPair } from '../../lib/format/leaf-search.ts'
+import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafFilterHas, leafHasPair, leafPairFilter } from '../../lib/format/leaf-search.ts'
 import { decodeNode, encodeLeaf, isLeaf, leafSize } from '../../lib/format/node.ts'
 import type { LeafNode } from '../../lib/format/node.ts'
 import { DecodeError } from '../../lib/format/page.ts'
@@ -129,6 +129,35 @@ t.test('checkedLeafHas answers what decoding answers, on pages leafHasPair accep
   t.ok(present > 1000 && probes > 3 * present, `${present} of ${probes} probes found their pair`)
 })
 
+t.test('leafPairFilter: never false for a pair of the leaf, false for most pairs it lacks', async t => {
+  const seed = Rng.seedFromEnv()
+  const rng = new Rng(seed)
+  t.comment(`seed ${seed} (TAILROOT_SEED=${seed} to rerun)`)
+  const failures: string[] = []
+  let absent = 0
+  let passed = 0
+  for (let round = 0; round < 1500 && failures.length < 5; round++) {
+    const leaf = randomLeaf(rng)
+    const page = encodeLeaf(leaf, 7, P)
+    leafHasPair(page, '', 0) // accepted, as the filter requires
+    const f = leafPairFilter(page)
+    if (f.length * 32 < 8 * leaf.count) failures.push(`round ${round}: a filter of ${f.length * 32} bits for ${leaf.count} pairs`)
+    leaf.keys.forEach((k, g) => {
+      for (const r of leaf.ids[g]!) if (!leafFilterHas(f, k, r)) failures.push(`round ${round}: (${JSON.stringify(k)}, ${r}) is in the leaf, the filter says not`)
+    })
+    for (let i = 0; i < 20; i++) {
+      const k = rng.next() < 0.5 ? rng.pick(leaf.keys) : `z${rng.int(1000)}`
+      const r = rng.int(2 ** 40)
+      if (leafNodeHas(leaf, k, r)) continue
+      absent++
+      if (leafFilterHas(f, k, r)) passed++
+    }
+  }
+  t.same(failures, [], `no pair of a leaf is filtered out (seed ${seed})`)
+  // 8 bits per pair, 2 set: about 5% false positives at the fullest (a page whose pairs are a power of two).
+  t.ok(absent > 10_000 && passed < absent * 0.15, `${passed} of ${absent} absent pairs passed the filter (seed ${seed})`)
+})
+
 t.test('checkedLeafHas on a full page of long keys and large rowIds', async t => {
   const keys = Array.from({ length: 60 }, (_, i) => 'x'.repeat(150) + String(i).padStart(3, '0'))
   const ids = keys.map((_, i) => [i * 2 ** 40, i * 2 ** 40 + 300, Number.MAX_SAFE_INTEGER - 1000 + i])
@@ -141,6 +170,8 @@ t.test('checkedLeafHas on a full page of long keys and large rowIds', async t =>
   }
   t.equal(checkedLeafHas(page, '', 0), false)
   t.equal(checkedLeafHas(page, 'y', 0), false)
+  const f = leafPairFilter(page)
+  for (let i = 0; i < keys.length; i++) for (const r of ids[i]!) t.equal(leafFilterHas(f, keys[i]!, r), true, 'rowIds above 2^32 hash in full')
 })
 
 /** What a key's rowIds in one leaf are, from the decoded leaf by a plain scan (the oracle). */

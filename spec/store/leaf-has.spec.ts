@@ -40,6 +40,25 @@ t.test('a leaf is read once; later checks search its kept bytes', async t => {
   idx.close()
 })
 
+t.test('once a leaf\'s kept bytes are checked again, a filter of its pairs comes first; the answers stay the same', async t => {
+  const idx = Index.open(build(t), { readOnly: true })
+  t.equal(idx.has(key(10), 10), true) // the path's internal nodes are cached now
+  t.equal(idx.has(key(15_000), 15_000), true) // the leaf's bytes are kept
+  const before = idx.stats().cachedBytes
+  t.equal(idx.has(key(15_000), 1), false) // the second check makes the filter
+  const after = idx.stats().cachedBytes
+  t.ok(after > before && after - before <= 4096, `the filter is kept with the bytes and counted (${after - before} bytes)`)
+  const wrong: string[] = []
+  for (let i = 14_950; i < 15_050; i++) {
+    for (const [r, want] of [[i, true], [i + 1, false], [20_000 + i, false]] as const) {
+      if (idx.has(key(i), r) !== want) wrong.push(`(${key(i)}, ${r})`)
+    }
+    if (idx.has(`${key(i)}x`, i) !== false) wrong.push(`(${key(i)}x, ${i})`)
+  }
+  t.same(wrong, [], 'present pairs found, absent ones not, around and inside the filtered leaves')
+  idx.close()
+})
+
 t.test('with cacheBytes 0 every check reads the leaf', async t => {
   const vfs = new CountingVfs()
   const idx = Index.open(build(t), { readOnly: true, vfs, cacheBytes: 0 })
