@@ -29,6 +29,10 @@ export interface FilePin {
 
 /** Zeros written or compared per call (FORMAT.md §8, "Preallocation"). */
 const ZERO_CHUNK = 1 << 20
+
+/** How far presence checks that found their pair absent may outweigh those that found it present (IndexFile.absentLean). */
+const LEAN_LIMIT = 32
+
 let zeros: Buffer | null = null
 function zeroChunk(): Buffer {
   zeros ??= Buffer.alloc(ZERO_CHUNK)
@@ -47,6 +51,13 @@ export class IndexFile implements NodeSource, PageReader {
   private fileKey: string | null = null
   /** The buffer node() reads pages into. */
   private scratch: Buffer | null = null
+  /**
+   * Presence checks of kept leaf bytes lately: +1 for each that found its pair absent, -1 for
+   * each that found it present, within ±LEAN_LIMIT. leafHas consults (and makes) the leaves'
+   * pair filters only while it is positive: a filter only ever answers "absent" faster, and costs
+   * a little on every check of a present pair (deletes, mostly).
+   */
+  private absentLean = 0
   /** The commits counted up to a commit of this file, so stats() walks only newer ones. */
   commitTally: CommitTally | null = null
 
@@ -233,15 +244,21 @@ export class IndexFile implements NodeSource, PageReader {
    * not cached is read and searched in its bytes with every check decoding makes (leafHasPair),
    * and the cache keeps those bytes, which later checks search by binary search (checkedLeafHas):
    * presence checks never decode a leaf, and keep a quarter of the memory a decoded one takes.
-   * Once the kept bytes are checked again, a filter of the leaf's pairs (leafPairFilter) is kept
-   * with them, and answers most checks of absent pairs before the search.
+   * Once the kept bytes are checked again, while most checks lately found their pair absent (as
+   * inserts do), a filter of the leaf's pairs (leafPairFilter) is kept with them and answers most
+   * checks of absent pairs before the search.
    */
   leafHas(page: number, k: string, r: number): boolean {
     const e = this.cache.entry(page)
     if (e === undefined) return this.searchLeaf(page, k, r).found
     if (e.node !== null) return leafNodeHas(this.atLevel(page, 0, e.node) as LeafNode, k, r)
-    const f = this.cache.filterFor(e, leafPairFilter)
-    return (f === null || leafFilterHas(f, k, r)) && checkedLeafHas(e.page!, k, r)
+    if (this.absentLean > 0) {
+      const f = this.cache.filterFor(e, leafPairFilter)
+      if (f !== null && !leafFilterHas(f, k, r)) return false
+    }
+    const found = checkedLeafHas(e.page!, k, r)
+    if (found) { if (this.absentLean > -LEAN_LIMIT) this.absentLean-- } else if (this.absentLean < LEAN_LIMIT) this.absentLean++
+    return found
   }
 
   /**
