@@ -10,7 +10,7 @@
 import { OFF_AUX, OFF_COUNT, OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
 import { leafFirstId, leafHeader, leafIdCount, leafKeyLength, leafNextId } from './node.ts'
 import { DecodeError } from './page.ts'
-import { keyHash, keyHashAt, pairHash } from './pair-hash.ts'
+import { bloomAdd, bloomHas, keyHash, keyHashAt, pairHash } from './pair-hash.ts'
 
 /** Whether the bytes page[at, at + len) equal the byte string `k` (one char per byte). */
 function bytesEqual(page: Buffer, at: number, len: number, k: string): boolean {
@@ -166,26 +166,16 @@ export function leafPairFilter(page: Buffer): Int32Array {
     at.pos += len
     const n = checkedVarint(page)
     let id = checkedVarint(page)
-    setBits(f, shift, pairHash(h, id))
-    for (let j = 1; j < n; j++) setBits(f, shift, pairHash(h, id += checkedVarint(page)))
+    bloomAdd(f, shift, pairHash(h, id))
+    for (let j = 1; j < n; j++) bloomAdd(f, shift, pairHash(h, id += checkedVarint(page)))
   }
   return f
 }
 
 /** Whether the leaf whose leafPairFilter is `f` may hold (k, r): false means it does not. */
 export function leafFilterHas(f: Int32Array, k: string, r: number): boolean {
-  const p = pairHash(keyHash(k), r)
-  const shift = Math.clz32(f.length) - 4
-  const a = Math.imul(p, 0x9e3779b1) >>> shift
-  const b = Math.imul(p, 0x85ebca6b) >>> shift
-  return (f[a >>> 5]! & (1 << (a & 31))) !== 0 && (f[b >>> 5]! & (1 << (b & 31))) !== 0
-}
-
-function setBits(f: Int32Array, shift: number, p: number): void {
-  const a = Math.imul(p, 0x9e3779b1) >>> shift
-  const b = Math.imul(p, 0x85ebca6b) >>> shift
-  f[a >>> 5]! |= 1 << (a & 31)
-  f[b >>> 5]! |= 1 << (b & 31)
+  // f holds 32 × f.length bits, a power of two: 2^(32 - shift).
+  return bloomHas(f, Math.clz32(f.length) - 4, pairHash(keyHash(k), r))
 }
 
 /** A well-formed page type for a node, but an internal one where a leaf was expected. */

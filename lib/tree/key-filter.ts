@@ -13,6 +13,8 @@
  * Hashing is a separate step (keyHash, pairHash, in lib/format/pair-hash.ts), so that a key is
  * hashed once for the filters of both levels.
  */
+import { bloomAdd, bloomHas } from '../format/pair-hash.ts'
+
 export { keyHash, pairHash } from '../format/pair-hash.ts'
 
 export class KeyFilter {
@@ -41,27 +43,18 @@ export class KeyFilter {
 
   /** Adds the entry whose key's keyHash is h and pair's pairHash is p. */
   add(h: number, p: number): void {
-    this.set(h)
-    this.set(p)
+    bloomAdd(this.bits, this.shift, h)
+    bloomAdd(this.bits, this.shift, p)
     this.added++
   }
 
   /** Whether the key whose keyHash is h may have an entry (false: it has none). */
   mayHave(h: number): boolean {
-    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
-    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
-    return (this.bits[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0
+    return bloomHas(this.bits, this.shift, h)
   }
 
   /** Whether the pair whose pairHash is p may have an entry (false: it has none). */
   mayHavePair(p: number): boolean {
     return this.mayHave(p)
-  }
-
-  private set(h: number): void {
-    const a = Math.imul(h, 0x9e3779b1) >>> this.shift
-    const b = Math.imul(h, 0x85ebca6b) >>> this.shift
-    this.bits[a >>> 5]! |= 1 << (a & 31)
-    this.bits[b >>> 5]! |= 1 << (b & 31)
   }
 }

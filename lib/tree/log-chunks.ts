@@ -104,7 +104,7 @@ export class LogChunks {
       // chunks are shared.
       const k = b.keys[o]!
       const r = b.ids[o]!
-      const c = dense ? this.chunkAfter(k, r, i) : this.chunkFor(k, r, i)
+      const c = this.chunkFor(k, r, i, dense)
       for (; i < c; i++) out.push(chunks[i]!)
       const next = chunks[c + 1]
       const end = next === undefined ? to : (dense ? pairGallop : pairSearch)(b.keys, b.ids, o, to, next.keys[0]!, next.ids[0]!)
@@ -225,49 +225,17 @@ export class LogChunks {
 
   /**
    * The chunk that holds or would hold (k, r): the last whose first pair ≤ (k, r), or `from` (0
-   * by default) when none after it is; -1 if empty.
+   * by default) when none after it is; -1 if empty. `gallop`: searched forward from `from` by
+   * steps of 1, 2, 4… then a binary search (O(log distance) comparisons).
    */
-  private chunkFor(k: string, r: number, from = 0): number {
-    const keys = this.firstKeys
-    if (keys.length === 0) return -1
-    const ids = this.firstIds
-    let lo = from
-    let hi = keys.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      const ck = keys[mid]!
-      if (ck < k || (ck === k && ids[mid]! <= r)) lo = mid
-      else hi = mid - 1
-    }
-    return lo
-  }
-
-  /**
-   * chunkFor(k, r, from), searched forward from chunk `from` by steps of 1, 2, 4… then a binary
-   * search: O(log distance) comparisons.
-   */
-  private chunkAfter(k: string, r: number, from: number): number {
-    const keys = this.firstKeys
-    const ids = this.firstIds
-    const n = keys.length
-    let lo = from
-    let hi = from + 1
-    let step = 1
-    while (hi < n) {
-      const hk = keys[hi]!
-      if (!(hk < k || (hk === k && ids[hi]! <= r))) break
-      lo = hi
-      hi += step
-      step *= 2
-    }
-    if (hi > n) hi = n
-    while (lo < hi - 1) {
-      const mid = (lo + hi) >>> 1
-      const ck = keys[mid]!
-      if (ck < k || (ck === k && ids[mid]! <= r)) lo = mid
-      else hi = mid
-    }
-    return lo
+  private chunkFor(k: string, r: number, from = 0, gallop = false): number {
+    const n = this.firstKeys.length
+    if (n === 0) return -1
+    // The first chunk whose first pair is above (k, r): ≥ (k, r + 1) for an integer r, as rowIds
+    // are integers (exact up to 2^53), and ≥ (k, r) for any other r (-1 aside, which is an integer).
+    const above = Number.isInteger(r) ? r + 1 : r
+    const i = (gallop ? pairGallop : pairSearch)(this.firstKeys, this.firstIds, from, n, k, above)
+    return Math.max(from, i - 1)
   }
 
   /** The chunk holding entry n (0 ≤ n < size): the last one found or its neighbour, else by binary search. */
