@@ -50,6 +50,12 @@
 //         5 times in a row (a different key each time), the median.
 //     W5  2,000 new pairs, one durable commit each, on the reopened store:
 //         commits/s, p50 and p99 latency of one commit (µs). All read back.
+//         W5 warm: the same pairs deleted again one durable commit each
+//         (unmeasured, checked: the store is as it was before W5), then W5's
+//         commits once more, measured the same way and read back. The first
+//         W5 is a process whose commit path never ran (tailroot's JavaScript
+//         still being compiled); the warm one, a process that has been
+//         committing a while.
 //   child "random":
 //     W2  all pairs in random order into an empty store, in durable
 //         transactions of 1,000: entries/s (the commit loop only); 1,000
@@ -80,6 +86,10 @@
 //         yields, so the callers run one after another). Then, on a reopened
 //         store, every written key holds exactly its base rowIds and the new
 //         ones. --quick: 20,000 pairs, 100 callers × 20 writes.
+//         W8 warm: two more rounds in the same child, each on a new store
+//         (bulk load, writes, check); the third round's figures. Only the
+//         first round starts with a full collection (see W8_WARM_ROUNDS in
+//         bench/workloads.ts).
 //   child "baseline" (once per repeat): makes the data and nothing else; its
 //   peak RSS is the harness's own share of every child's.
 //   physical limits (in the parent, in the same temp directory; medians):
