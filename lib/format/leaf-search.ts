@@ -10,7 +10,7 @@
 import { OFF_AUX, OFF_COUNT, OFF_LEVEL, OFF_TYPE, PAGE_HEADER_SIZE, PAGE_INTERNAL, PAGE_LEAF, SLOT_SIZE } from './constants.ts'
 import { leafFirstId, leafHeader, leafIdCount, leafKeyLength, leafNextId } from './node.ts'
 import { DecodeError } from './page.ts'
-import { bloomAdd, bloomHas, keyHash, keyHashAt, pairHash } from './pair-hash.ts'
+import { bloomAdd, bloomHas, keyHashAt, pairHash } from './pair-hash.ts'
 
 /** Whether the bytes page[at, at + len) equal the byte string `k` (one char per byte). */
 function bytesEqual(page: Buffer, at: number, len: number, k: string): boolean {
@@ -172,10 +172,10 @@ export function leafPairFilter(page: Buffer): Int32Array {
   return f
 }
 
-/** Whether the leaf whose leafPairFilter is `f` may hold (k, r): false means it does not. */
-export function leafFilterHas(f: Int32Array, k: string, r: number): boolean {
+/** Whether the leaf whose leafPairFilter is `f` may hold the pair whose pairHash is p: false means it does not. */
+export function leafFilterHas(f: Int32Array, p: number): boolean {
   // f holds 32 × f.length bits, a power of two: 2^(32 - shift).
-  return bloomHas(f, Math.clz32(f.length) - 4, pairHash(keyHash(k), r))
+  return bloomHas(f, Math.clz32(f.length) - 4, p)
 }
 
 /** A well-formed page type for a node, but an internal one where a leaf was expected. */

@@ -9,6 +9,7 @@ import { decodeHeader, isHeaderProblem } from '../format/header.ts'
 import type { FileHeader } from '../format/header.ts'
 import { LevelMismatch, checkedLeafHas, checkedLeafIds, leafFilterHas, leafHasPair, leafPairFilter } from '../format/leaf-search.ts'
 import { decodeNode } from '../format/node.ts'
+import { keyHash, pairHash } from '../format/pair-hash.ts'
 import type { LeafNode, TreeNode } from '../format/node.ts'
 import { DecodeError, crcMatches } from '../format/page.ts'
 import { TailrootError, corrupt, ioError } from '../errors.ts'
@@ -248,13 +249,13 @@ export class IndexFile implements NodeSource, PageReader {
    * inserts do), a filter of the leaf's pairs (leafPairFilter) is kept with them and answers most
    * checks of absent pairs before the search.
    */
-  leafHas(page: number, k: string, r: number): boolean {
+  leafHas(page: number, k: string, r: number, p?: number): boolean {
     const e = this.cache.entry(page)
     if (e === undefined) return this.searchLeaf(page, k, r).found
     if (e.node !== null) return leafNodeHas(this.atLevel(page, 0, e.node) as LeafNode, k, r)
     if (this.absentLean > 0) {
       const f = this.cache.filterFor(e, leafPairFilter)
-      if (f !== null && !leafFilterHas(f, k, r)) return false
+      if (f !== null && !leafFilterHas(f, p ?? pairHash(keyHash(k), r))) return false
     }
     const found = checkedLeafHas(e.page!, k, r)
     if (found) { if (this.absentLean > -LEAN_LIMIT) this.absentLean-- } else if (this.absentLean < LEAN_LIMIT) this.absentLean++

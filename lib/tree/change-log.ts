@@ -38,7 +38,7 @@
  */
 import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
-import { keyHash, pairHash } from './key-filter.ts'
+import { keyHash, pairHash } from '../format/pair-hash.ts'
 import { chunkCopies, LogChunks } from './log-chunks.ts'
 import { LogConflict } from './log-conflict.ts'
 import { deltaCopies, LogDelta } from './log-delta.ts'
@@ -123,7 +123,7 @@ export class ChangeLog {
       const r = b.ids[o]!
       if (o > from && comparePair(b.keys[o - 1]!, b.ids[o - 1]!, k, r) >= 0) throw new LogConflict(k, r, 'changes out of order')
       const h = hashes[o - from] = keyHash(k)
-      if (filter === null || !filter.mayHavePair(pairHash(h, r))) continue
+      if (filter === null || !filter.mayHave(pairHash(h, r))) continue
       const s = base.find(k, r)
       if (s === 0) continue
       const ins = b.ins[o]!
@@ -148,9 +148,11 @@ export class ChangeLog {
     return new ChangeLog(nextBase.merge(flush.batch, 0, flush.batch.keys.length, flush.hashes), LogDelta.EMPTY)
   }
 
-  /** +1 when the pair was inserted, -1 when deleted, 0 when it has no pending change. */
-  state(k: string, r: number): number {
-    const p = pairHash(keyHash(k), r)
+  /**
+   * +1 when the pair was inserted, -1 when deleted, 0 when it has no pending change. p: its
+   * pairHash, when the caller has it.
+   */
+  state(k: string, r: number, p = pairHash(keyHash(k), r)): number {
     const s = this.delta.state(k, r, p)
     return s !== 0 ? s : this.base.state(k, r, p)
   }

@@ -15,8 +15,6 @@
  */
 import { bloomAdd, bloomHas } from '../format/pair-hash.ts'
 
-export { keyHash, pairHash } from '../format/pair-hash.ts'
-
 export class KeyFilter {
   private readonly bits: Int32Array
   /** 32 less log2 of the number of bits: a hash's top bits pick a bit. */
@@ -48,13 +46,11 @@ export class KeyFilter {
     this.added++
   }
 
-  /** Whether the key whose keyHash is h may have an entry (false: it has none). */
+  /**
+   * Whether the key whose keyHash is h, or the pair whose pairHash is h, may have an entry
+   * (false: it has none).
+   */
   mayHave(h: number): boolean {
     return bloomHas(this.bits, this.shift, h)
-  }
-
-  /** Whether the pair whose pairHash is p may have an entry (false: it has none). */
-  mayHavePair(p: number): boolean {
-    return this.mayHave(p)
   }
 }

@@ -9,7 +9,8 @@
  */
 import { comparePair } from '../format/node.ts'
 import type { Batch } from './batch.ts'
-import { KeyFilter, keyHash, pairHash } from './key-filter.ts'
+import { keyHash, pairHash } from '../format/pair-hash.ts'
+import { KeyFilter } from './key-filter.ts'
 import { LogConflict } from './log-conflict.ts'
 import { pairGallop, pairSearch } from './pair-search.ts'
 
@@ -131,8 +132,8 @@ export class LogChunks {
   }
 
   /** +1 when the pair was inserted, -1 when deleted, 0 when it has no entry; p: its pairHash. */
-  state(k: string, r: number, p = pairHash(keyHash(k), r)): number {
-    if (this.filter === null || !this.filter.mayHavePair(p)) return 0
+  state(k: string, r: number, p: number): number {
+    if (this.filter === null || !this.filter.mayHave(p)) return 0
     return this.find(k, r)
   }
 
@@ -174,7 +175,7 @@ export class LogChunks {
   signAt(n: number): number { const i = this.chunkAt(n); return signOf(this.chunks[i]!, n - this.starts![i]!) }
 
   /** The entries of key k: rowIds inserted and deleted, ascending; h: keyHash(k). */
-  keyChanges(k: string, h = keyHash(k)): { ins: number[]; del: number[] } | null {
+  keyChanges(k: string, h: number): { ins: number[]; del: number[] } | null {
     if (this.filter === null || !this.filter.mayHave(h)) return null
     let n = this.lowerBound(k, -1)
     if (n >= this.size || this.keyAt(n) !== k) return null
@@ -257,9 +258,9 @@ export class LogChunks {
   }
 }
 
-/** The first entry of chunk c in [from, to) whose pair is ≥ (k, r). */
-function chunkLowerBound(c: Chunk, k: string, r: number, from = 0, to = c.keys.length): number {
-  return pairSearch(c.keys, c.ids, from, to, k, r)
+/** The first entry of chunk c whose pair is ≥ (k, r). */
+function chunkLowerBound(c: Chunk, k: string, r: number): number {
+  return pairSearch(c.keys, c.ids, 0, c.keys.length, k, r)
 }
 
 function signOf(c: Chunk, j: number): number {

@@ -9,7 +9,8 @@
  * keys without entries without a search; it is shared and grown like the base level's.
  */
 import type { Batch } from './batch.ts'
-import { KeyFilter, keyHash, pairHash } from './key-filter.ts'
+import { pairHash } from '../format/pair-hash.ts'
+import { KeyFilter } from './key-filter.ts'
 import { LogConflict } from './log-conflict.ts'
 import { pairGallop, pairSearch } from './pair-search.ts'
 
@@ -142,8 +143,8 @@ export class LogDelta {
   }
 
   /** +1 when the pair was inserted, -1 when deleted, 0 when it has no entry; p: its pairHash. */
-  state(k: string, r: number, p = pairHash(keyHash(k), r)): number {
-    if (this.filter === null || !this.filter.mayHavePair(p)) return 0
+  state(k: string, r: number, p: number): number {
+    if (this.filter === null || !this.filter.mayHave(p)) return 0
     const j = this.lowerBound(k, r)
     return j < this.size && this.keys[j] === k && this.ids[j] === r ? this.signAt(j) : 0
   }
@@ -175,7 +176,7 @@ export class LogDelta {
   signAt(j: number): number { return this.signs === null ? 1 : this.signs[j]! }
 
   /** The entries of key k: rowIds inserted and deleted, ascending; h: keyHash(k). */
-  keyChanges(k: string, h = keyHash(k)): { ins: number[]; del: number[] } | null {
+  keyChanges(k: string, h: number): { ins: number[]; del: number[] } | null {
     if (this.filter === null || !this.filter.mayHave(h)) return null
     let j = this.lowerBound(k, -1)
     if (j >= this.size || this.keys[j] !== k) return null

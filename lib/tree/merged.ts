@@ -5,6 +5,7 @@
  * search over the log, O(height · log(log size)) loads, all on one path of cached nodes.
  */
 import { comparePair } from '../format/node.ts'
+import { keyHash, pairHash } from '../format/pair-hash.ts'
 import type { ChangeLog } from './change-log.ts'
 import { Cursor, countLess, hasPair, idsOf, walk } from './read.ts'
 import type { NodeSource, TreeRoot } from './source.ts'
@@ -26,9 +27,11 @@ export function mergedCountLess(m: MergedTree, k: string, r: number): number {
   return m.log.empty ? t : t + m.log.netBelow(k, r)
 }
 
+/** Whether the merged set holds (k, r); the pair is hashed once, for the log's filters and the leaf's. */
 export function mergedHas(m: MergedTree, k: string, r: number): boolean {
-  const s = m.log.state(k, r)
-  return s !== 0 ? s > 0 : hasPair(m.src, m.tree, k, r)
+  const p = pairHash(keyHash(k), r)
+  const s = m.log.state(k, r, p)
+  return s !== 0 ? s > 0 : hasPair(m.src, m.tree, k, r, p)
 }
 
 /** All rowIds of key k, ascending. */

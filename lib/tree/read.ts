@@ -67,10 +67,11 @@ export function countLess(src: NodeSource, t: TreeRoot, k: string, r: number): n
   return rank
 }
 
-export function hasPair(src: NodeSource, t: TreeRoot, k: string, r: number): boolean {
+/** Whether the tree holds (k, r); p: the pair's pairHash, when the caller has it (NodeSource.leafHas). */
+export function hasPair(src: NodeSource, t: TreeRoot, k: string, r: number, p?: number): boolean {
   if (t.height === 0) return false
   const ref = leafFor(src, t, k, r)
-  if (typeof ref === 'number' && src.leafHas !== undefined) return src.leafHas(ref, k, r)
+  if (typeof ref === 'number' && src.leafHas !== undefined) return src.leafHas(ref, k, r, p)
   return leafNodeHas(src.load(ref, 0) as LeafNode, k, r)
 }
 

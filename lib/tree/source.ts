@@ -10,8 +10,9 @@ export interface NodeSource {
   /**
    * Optional: whether the leaf at page `page` holds (k, r), answered as load() and a search of
    * the leaf would answer it (the same CORRUPT errors), but without decoding a leaf not cached.
+   * p: the pair's pairHash (lib/format/pair-hash.ts) when the caller has it, for a filter.
    */
-  leafHas?(page: number, k: string, r: number): boolean
+  leafHas?(page: number, k: string, r: number, p?: number): boolean
   /**
    * Optional: the rowIds of key `k` in the leaf at page `page` (a new array, [] when the leaf
    * shows there are none), or null when they may continue in the next leaf (checkedLeafIds);
